@@ -1,0 +1,455 @@
+//! Reading and validating a manifest. Every check here reports the first problem it finds with
+//! the file, line and column, and a help line that says how to fix it.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Component as PathPart, Path, PathBuf},
+};
+
+use serde_saphyr::{Location as YamlLocation, SnippetMode};
+
+use super::{
+    Component, Output, PositionalFrom, Release, Source, Stream, Target, is_dns1123_label,
+    raw::{RawComponent, RawFrom, RawOverrides, RawRelease, S},
+};
+use crate::{Error, Location, Result};
+
+const DOCS: &str = "see docs/release-manifest.md";
+const ARCHES: &[&str] = &["amd64", "arm64", "ppc64le", "s390x"];
+
+/// How to load a manifest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Apply this variant instead of the one the manifest names.
+    pub variant: Option<String>,
+}
+
+/// Reads and validates the manifest at `path`.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Release> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::io(path, "read the release manifest", e).with_help("pass the path of a release YAML file")
+    })?;
+    load_str(path, &text, options)
+}
+
+/// Validates manifest `text` as if it had been read from `path` (used in errors, and as the base
+/// of relative paths).
+pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Result<Release> {
+    let raw: RawRelease = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    Loader { path, text }.release(raw, options)
+}
+
+fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
+    let message = err.render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
+    // The rendered message may lead with its own position; ours comes from Location.
+    let mut message = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    // serde-saphyr's advice is for Rust callers, not for someone editing a manifest.
+    let help = if message.starts_with("duplicate mapping key") {
+        message = message.split(", set DuplicateKeyPolicy").next().unwrap_or_default().to_owned();
+        "a key may appear only once in a mapping; remove one of them".to_owned()
+    } else if message.starts_with("unknown field") {
+        format!("fix the key's spelling or remove it; {DOCS}")
+    } else if message == "unexpected end of input" {
+        message = "the manifest is empty or ends early".to_owned();
+        format!("a manifest needs name, version, output and components; {DOCS}")
+    } else {
+        format!("the manifest must match the release format; {DOCS}")
+    };
+    let location = match err.location() {
+        Some(l) => Location::new(path, l.line() as u32, l.column() as u32),
+        None => Location::new(path, 1, 1),
+    };
+    Error::invalid_at(location, message, help)
+}
+
+struct Loader<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn at(&self, loc: YamlLocation) -> Location {
+        let mut location = Location::new(self.path, loc.line() as u32, loc.column() as u32);
+        let span = loc.span();
+        if let (Some(start), Some(len)) = (span.byte_offset(), span.byte_len()) {
+            let (start, len) = (start as usize, len as usize);
+            if start + len <= self.text.len() {
+                location = location.with_span(start..start + len);
+            }
+        }
+        location
+    }
+
+    fn fail<T>(&self, loc: YamlLocation, message: impl Into<String>, help: impl Into<String>) -> Result<T> {
+        Err(Error::invalid_at(self.at(loc), message, help))
+    }
+
+    fn release(&self, raw: RawRelease, options: &LoadOptions) -> Result<Release> {
+        let name = &raw.name;
+        if name.value.is_empty()
+            || !name.value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+        {
+            self.fail(
+                name.referenced,
+                format!("release name '{}' is not valid", name.value),
+                "use lowercase letters, digits, '-', '.' and '_', e.g. okd-mini",
+            )?;
+        }
+        let version = semver::Version::parse(&raw.version.value).or_else(|e| {
+            self.fail(
+                raw.version.referenced,
+                format!("version '{}' is not strict semver: {e}", raw.version.value),
+                "write MAJOR.MINOR.PATCH with an optional pre-release, e.g. 4.17.0-0.okd-mini",
+            )
+        })?;
+        let arches = match &raw.arches {
+            Some(list) => self.arches(list)?,
+            None => vec!["amd64".to_owned()],
+        };
+        let output = self.output(&raw)?;
+        let streams = self.streams(&raw)?;
+        let components = &raw.components.value;
+        if components.is_empty() {
+            self.fail(raw.components.referenced, "the release has no components", "list at least one component")?;
+        }
+        let mut names = BTreeMap::new();
+        for component in components {
+            let n = &component.value.name;
+            if !is_dns1123_label(&n.value) {
+                self.fail(
+                    n.referenced,
+                    format!("component name '{}' is not a DNS-1123 label", n.value),
+                    "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+                )?;
+            }
+            if let Some(first) = names.insert(n.value.as_str(), n.referenced) {
+                self.fail(
+                    n.referenced,
+                    format!("component '{}' is declared twice (first at line {})", n.value, first.line()),
+                    "give every component a unique name; it is the payload tag",
+                )?;
+            }
+        }
+        let scope = Scope { members: names.keys().copied().collect(), streams: &streams };
+        let replace = self.replace_map(&raw.replace, &scope)?;
+        let variant = options.variant.clone().or_else(|| raw.variant.as_ref().map(|v| v.value.clone()));
+        if let (Some(v), None) = (&raw.variant, &options.variant)
+            && v.value.is_empty()
+        {
+            self.fail(v.referenced, "the variant name is empty", "name a variant, e.g. scos, or remove the key")?;
+        }
+        let components = components
+            .iter()
+            .map(|c| self.component(&c.value, &arches, variant.as_deref(), &scope))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Release {
+            path: self.path.to_path_buf(),
+            dir: self.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            name: raw.name.value,
+            version,
+            variant,
+            arches,
+            output,
+            streams,
+            replace,
+            components,
+        })
+    }
+
+    fn arches(&self, list: &[S<String>]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for arch in list {
+            if !ARCHES.contains(&arch.value.as_str()) {
+                self.fail(
+                    arch.referenced,
+                    format!("unknown architecture '{}'", arch.value),
+                    format!("use one of {} (Go names: x86_64 is amd64, aarch64 is arm64)", ARCHES.join(", ")),
+                )?;
+            }
+            if !out.contains(&arch.value) {
+                out.push(arch.value.clone());
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::invalid(format!("{}: an empty arches list builds nothing", self.path.display()))
+                .with_help("list at least one architecture, or remove the key to use amd64"));
+        }
+        Ok(out)
+    }
+
+    fn output(&self, raw: &RawRelease) -> Result<Output> {
+        let (registry, repository) = (&raw.output.registry, &raw.output.repository);
+        if registry.value.is_empty() || registry.value.contains(['/', ' ']) || registry.value.contains("://") {
+            self.fail(
+                registry.referenced,
+                format!("output registry '{}' is not a registry host", registry.value),
+                "write a host with an optional port and no scheme, e.g. 127.0.0.1:5000 or quay.io",
+            )?;
+        }
+        let valid_repo = !repository.value.is_empty()
+            && repository.value.split('/').all(|part| {
+                !part.is_empty()
+                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+            });
+        if !valid_repo {
+            self.fail(
+                repository.referenced,
+                format!("output repository '{}' is not a valid repository path", repository.value),
+                "use lowercase path components separated by '/', e.g. okd/okd-mini",
+            )?;
+        }
+        Ok(Output { registry: registry.value.clone(), repository: repository.value.clone() })
+    }
+
+    fn streams(&self, raw: &RawRelease) -> Result<BTreeMap<String, Stream>> {
+        let mut alias_owner: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut out = BTreeMap::new();
+        for (name, stream) in &raw.streams {
+            let s = &stream.value;
+            if name.is_empty() || name.contains([':', ' ']) {
+                self.fail(stream.referenced, format!("stream name '{name}' is not valid"), "use a name without ':' or spaces")?;
+            }
+            if s.image.value.trim().is_empty() {
+                self.fail(s.image.referenced, format!("stream '{name}' has an empty image"), "give the pull spec builds should use")?;
+            }
+            for alias in &s.aliases {
+                if let Some(other) = alias_owner.insert(&alias.value, name) {
+                    self.fail(
+                        alias.referenced,
+                        format!("alias '{}' is claimed by streams '{other}' and '{name}'", alias.value),
+                        "an upstream reference can stand for only one stream; remove one of the aliases",
+                    )?;
+                }
+            }
+            let aliases = s.aliases.iter().map(|a| a.value.clone()).collect();
+            out.insert(name.clone(), Stream { image: s.image.value.clone(), aliases });
+        }
+        Ok(out)
+    }
+
+    fn target(&self, text: &S<String>, scope: &Scope<'_>) -> Result<Target> {
+        let target = Target::parse(&text.value).or_else(|message| {
+            self.fail(text.referenced, message, "write member:NAME, stream:NAME or image:PULLSPEC")
+        })?;
+        match &target {
+            Target::Member(name) if !scope.members.contains(name.as_str()) => self.fail(
+                text.referenced,
+                format!("'{}' names no component of this release", text.value),
+                format!("known components: {}", join(scope.members.iter())),
+            ),
+            Target::Stream(name) if !scope.streams.contains_key(name) => self.fail(
+                text.referenced,
+                format!("'{}' names no stream of this release", text.value),
+                if scope.streams.is_empty() {
+                    "declare it under `streams:`".to_owned()
+                } else {
+                    format!("known streams: {}", join(scope.streams.keys()))
+                },
+            ),
+            _ => Ok(target),
+        }
+    }
+
+    fn replace_map(&self, map: &BTreeMap<String, S<String>>, scope: &Scope<'_>) -> Result<BTreeMap<String, Target>> {
+        let mut out = BTreeMap::new();
+        for (from, to) in map {
+            if from.trim().is_empty() {
+                self.fail(to.referenced, "a replace key is empty", "the key is the exact FROM text to replace")?;
+            }
+            out.insert(from.clone(), self.target(to, scope)?);
+        }
+        Ok(out)
+    }
+
+    fn component(&self, raw: &RawComponent, arches: &[String], variant: Option<&str>, scope: &Scope<'_>) -> Result<Component> {
+        let name = &raw.name.value;
+        let source = self.source(raw)?;
+        let arches = match &raw.arches {
+            Some(list) => self.arches(list)?,
+            None => arches.to_vec(),
+        };
+        let base = RawOverrides {
+            dockerfile: raw.dockerfile.clone(),
+            context: raw.context.clone(),
+            build_args: raw.build_args.clone(),
+            replace: raw.replace.clone(),
+            from: raw.from.clone(),
+            last_from: raw.last_from.clone(),
+        };
+        // Every variant is checked, not only the selected one, so a broken variant is found
+        // before someone selects it.
+        let mut selected = None;
+        for (variant_name, overrides) in std::iter::once(("", &base)).chain(raw.variants.iter().map(|(k, v)| (k.as_str(), v))) {
+            let effective = if variant_name.is_empty() { clone_overrides(&base) } else { merge(&base, overrides) };
+            let component = self.effective(name, &source, raw.payload, &arches, &effective, scope, &raw.name)?;
+            if variant_name.is_empty() || Some(variant_name) == variant {
+                selected = Some(component);
+            }
+        }
+        selected.ok_or_else(|| Error::new(crate::ErrorKind::Internal, "component without a base configuration"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn effective(
+        &self,
+        name: &str,
+        source: &Source,
+        payload: bool,
+        arches: &[String],
+        o: &RawOverrides,
+        scope: &Scope<'_>,
+        declared: &S<String>,
+    ) -> Result<Component> {
+        if let (Some(_), Some(last)) = (&o.from, &o.last_from) {
+            self.fail(
+                last.referenced,
+                format!("component '{name}' sets both `from` and `last_from`"),
+                "use `from` (positional, Doozer) or `last_from` (last FROM only, ci-operator), not both",
+            )?;
+        }
+        let dockerfile = o.dockerfile.as_ref().map_or_else(|| Ok("Dockerfile".to_owned()), |d| self.relative(d, "dockerfile", "the context"))?;
+        let context = o.context.as_ref().map_or_else(|| Ok(".".to_owned()), |c| self.relative(c, "context", "the source root"))?;
+        let mut build_args = BTreeMap::new();
+        for (key, value) in o.build_args.clone().unwrap_or_default() {
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(Error::invalid_at(
+                    declared_location(self, declared),
+                    format!("component '{name}' has a build arg named '{key}'"),
+                    "build arg names are letters, digits and '_'",
+                ));
+            }
+            build_args.insert(key, value);
+        }
+        let replace = self.replace_map(o.replace.as_ref().unwrap_or(&BTreeMap::new()), scope)?;
+        let from = match &o.from {
+            Some(from) => Some(self.positional(&from.value, from.referenced, scope)?),
+            None => None,
+        };
+        let last_from = o.last_from.as_ref().map(|t| self.target(t, scope)).transpose()?;
+        Ok(Component {
+            name: name.to_owned(),
+            source: source.clone(),
+            dockerfile,
+            context,
+            payload,
+            arches: arches.to_vec(),
+            build_args,
+            replace,
+            from,
+            last_from,
+            declared_at: declared_location(self, declared),
+        })
+    }
+
+    fn positional(&self, raw: &RawFrom, at: YamlLocation, scope: &Scope<'_>) -> Result<PositionalFrom> {
+        if raw.builders.is_empty() && raw.final_.is_none() {
+            self.fail(at, "`from` has neither builders nor final", "list the parents in FROM order, or remove `from`")?;
+        }
+        Ok(PositionalFrom {
+            builders: raw.builders.iter().map(|t| self.target(t, scope)).collect::<Result<_>>()?,
+            final_: raw.final_.as_ref().map(|t| self.target(t, scope)).transpose()?,
+        })
+    }
+
+    fn source(&self, raw: &RawComponent) -> Result<Source> {
+        let s = &raw.source.value;
+        match (&s.path, &s.git) {
+            (Some(path), None) => {
+                if let Some(r) = &s.reference {
+                    self.fail(r.referenced, "`ref` applies only to git sources", "remove `ref`, or use `git:` instead of `path:`")?;
+                }
+                Ok(Source::Path(PathBuf::from(self.relative(path, "source path", "the manifest's folder")?)))
+            }
+            (None, Some(url)) => {
+                if url.value.trim().is_empty() {
+                    self.fail(url.referenced, "the git URL is empty", "give a clone URL (https://, ssh or file://)")?;
+                }
+                let reference = s.reference.as_ref().map_or("HEAD", |r| r.value.as_str());
+                if reference.is_empty() {
+                    self.fail(raw.source.referenced, "the git ref is empty", "name a branch, tag or commit")?;
+                }
+                Ok(Source::Git { url: url.value.clone(), reference: reference.to_owned() })
+            }
+            _ => self.fail(
+                raw.source.referenced,
+                format!("component '{}' must have exactly one of `path` and `git` in its source", raw.name.value),
+                "write source: { path: DIR } or source: { git: URL, ref: REF }",
+            ),
+        }
+    }
+
+    /// A relative path that stays inside its base, checked lexically (it may not exist yet).
+    fn relative(&self, value: &S<String>, what: &str, base: &str) -> Result<String> {
+        let path = Path::new(&value.value);
+        let mut depth = 0i32;
+        for part in path.components() {
+            match part {
+                PathPart::Normal(_) => depth += 1,
+                PathPart::CurDir => {}
+                PathPart::ParentDir => depth -= 1,
+                PathPart::RootDir | PathPart::Prefix(_) => {
+                    return self.fail(value.referenced, format!("{what} '{}' is absolute", value.value), format!("write it relative to {base}"));
+                }
+            }
+            if depth < 0 {
+                return self.fail(
+                    value.referenced,
+                    format!("{what} '{}' leaves {base}", value.value),
+                    format!("keep it inside {base}; '..' may not climb above it"),
+                );
+            }
+        }
+        if value.value.is_empty() {
+            return self.fail(value.referenced, format!("{what} is empty"), format!("write a path relative to {base}, or '.'"));
+        }
+        Ok(value.value.clone())
+    }
+}
+
+struct Scope<'a> {
+    members: BTreeSet<&'a str>,
+    streams: &'a BTreeMap<String, Stream>,
+}
+
+fn declared_location(loader: &Loader<'_>, declared: &S<String>) -> Location {
+    loader.at(declared.referenced)
+}
+
+fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn clone_overrides(o: &RawOverrides) -> RawOverrides {
+    merge(o, &RawOverrides::default())
+}
+
+/// A variant's overrides over the component's own values: maps merge (the variant wins per key);
+/// everything else is replaced when the variant sets it. A variant that sets `from` drops the
+/// base `last_from` and the other way round, since the two mechanisms exclude each other.
+fn merge(base: &RawOverrides, variant: &RawOverrides) -> RawOverrides {
+    fn map<V: Clone>(a: &Option<BTreeMap<String, V>>, b: &Option<BTreeMap<String, V>>) -> Option<BTreeMap<String, V>> {
+        match (a, b) {
+            (None, None) => None,
+            _ => {
+                let mut out = a.clone().unwrap_or_default();
+                out.extend(b.clone().unwrap_or_default());
+                Some(out)
+            }
+        }
+    }
+    let (from, last_from) = match (&variant.from, &variant.last_from) {
+        (None, None) => (base.from.clone(), base.last_from.clone()),
+        (f, l) => (f.clone(), l.clone()),
+    };
+    RawOverrides {
+        dockerfile: variant.dockerfile.clone().or_else(|| base.dockerfile.clone()),
+        context: variant.context.clone().or_else(|| base.context.clone()),
+        build_args: map(&base.build_args, &variant.build_args),
+        replace: map(&base.replace, &variant.replace),
+        from,
+        last_from,
+    }
+}
