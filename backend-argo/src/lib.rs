@@ -1,1 +1,17 @@
-//! backend-argo
+//! okd-payload-pipeline: Argo Workflows driving OpenShift Builds (or Shipwright).
+//!
+//! Registered with its capabilities; its operations are not built yet and return NotImplemented.
+
+mod backend;
+mod config;
+
+pub use backend::{payload_pipeline, payload_pipeline_info};
+pub use config::ArgoConfig;
+
+/// Registry name of the okd-payload-pipeline approach.
+pub const PAYLOAD_PIPELINE: &str = "payload-pipeline";
+
+/// Registers the backend.
+pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+    registry.register(PAYLOAD_PIPELINE, payload_pipeline_info, payload_pipeline);
+}

@@ -1,1 +1,17 @@
-//! backend-local
+//! Local builds on Podman or Docker through the Docker-compatible API.
+//!
+//! Registered with its capabilities; its operations are not built yet and return NotImplemented.
+
+mod backend;
+mod config;
+
+pub use backend::{local, local_info};
+pub use config::LocalConfig;
+
+/// Registry name of the local engine backend.
+pub const LOCAL: &str = "local";
+
+/// Registers the backend.
+pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+    registry.register(LOCAL, local_info, local);
+}

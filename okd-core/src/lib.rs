@@ -18,7 +18,5 @@ pub mod plan;
 pub mod registry;
 pub mod resolve;
 pub mod source;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use error::{Error, ErrorKind, Location, Result};

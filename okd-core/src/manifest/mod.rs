@@ -187,7 +187,8 @@ pub struct Component {
 impl Component {
     /// The Dockerfile's path relative to the source root.
     pub fn dockerfile_path(&self) -> PathBuf {
-        Path::new(&self.context).join(&self.dockerfile)
+        let context = Path::new(&self.context);
+        if context == Path::new(".") { PathBuf::from(&self.dockerfile) } else { context.join(&self.dockerfile) }
     }
 
     /// Every `member:` this component's configuration names, which may or may not be used by its

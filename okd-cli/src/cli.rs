@@ -1,0 +1,170 @@
+//! The command line, as clap derive types. Help texts teach: each command says what it does,
+//! what it reads and writes, and shows an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Describe an OKD release once, then plan and build it through any build system.
+#[derive(Debug, Parser)]
+#[command(
+    name = "okd",
+    version,
+    about,
+    long_about = "okd-build: describe an OKD release once in a YAML manifest, see what every FROM line \
+becomes and why, in what order components build, and build it through Prow, Konflux, \
+okd-payload-pipeline or a local Podman/Docker engine.",
+    after_help = "Examples:\n  okd validate examples/okd-mini/release.yaml\n  okd plan examples/okd-mini/release.yaml\n  \
+okd plan examples/okd-mini/release.yaml --output json | jq '.components[].name'\n  \
+okd graph examples/okd-mini/release.yaml --format dot | dot -Tsvg > graph.svg\n  okd backends\n\n\
+Exit codes: 0 success, 1 a build failed, 2 invalid input or usage, 3 a backend or service is unreachable."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). OKD_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a release manifest, its sources and every Dockerfile; print nothing but a summary.
+    #[command(after_help = "Examples:\n  okd validate release.yaml\n  okd validate release.yaml --strict --offline")]
+    Validate(ValidateArgs),
+    /// Show, for every component, what each FROM becomes and why, the build order and fingerprints.
+    #[command(after_help = "Each FROM and --from is decided by the first rule that applies: stage, scratch, \
+positional (`from`), last-from (`last_from`), replace, stream-alias, else external (unchanged).\n\n\
+Examples:\n  okd plan release.yaml\n  okd plan release.yaml --output json > plan.json\n  \
+okd plan release.yaml --compare plan.json    # what has to be rebuilt since then\n  \
+okd plan release.yaml --backend konflux")]
+    Plan(PlanArgs),
+    /// Print the build graph (member references) as Graphviz DOT or JSON.
+    #[command(after_help = "Examples:\n  okd graph release.yaml --format dot | dot -Tsvg > graph.svg\n  okd graph release.yaml --format json")]
+    Graph(GraphArgs),
+    /// List the build backends and what each approach can do and costs.
+    Backends(BackendsArgs),
+    /// Tools on single Dockerfiles: list FROM references, rewrite them.
+    #[command(subcommand)]
+    Dockerfile(DockerfileCommand),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  okd completions bash > /etc/bash_completion.d/okd")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Where the release is and how to read it.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The release manifest (YAML).
+    pub release: PathBuf,
+    /// Apply this variant instead of the manifest's `variant`.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Read only path sources and git sources already in the cache; for the rest use the
+    /// manifest's explicit `from`/`last_from`.
+    #[arg(long)]
+    pub offline: bool,
+    /// Git cache folder (default: $XDG_CACHE_HOME/okd/git).
+    #[arg(long, env = "OKD_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Fail on FROM references that no rule resolves (rule `external`).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Also ask this backend for the configuration it would need (see `okd backends`).
+    #[arg(long, short)]
+    pub backend: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// A plan saved earlier with `--output json`: mark what has to be rebuilt since then.
+    #[arg(long, value_name = "PLAN_JSON")]
+    pub compare: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListOutput {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BackendsArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DockerfileCommand {
+    /// List every FROM, COPY/ADD --from and RUN --mount from= with its expansion and target.
+    #[command(after_help = "Example:\n  okd dockerfile froms Dockerfile --build-arg BASE_IMAGE=quay.io/centos/centos:stream9")]
+    Froms {
+        /// The Dockerfile.
+        file: PathBuf,
+        /// A build arg, as with `podman build --build-arg`.
+        #[arg(long = "build-arg", value_name = "K=V", value_parser = parse_pair)]
+        build_args: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+        output: ListOutput,
+    },
+    /// Replace FROM and --from images by exact text (after ARG expansion); every other byte stays.
+    #[command(after_help = "Example:\n  okd dockerfile rewrite Dockerfile \\\n    --replace registry.ci.openshift.org/ocp/4.17:base-rhel9=quay.io/okd/scos-base:4.17")]
+    Rewrite {
+        /// The Dockerfile.
+        file: PathBuf,
+        /// OLD=NEW: references whose text is OLD become NEW. Repeatable.
+        #[arg(long, value_name = "OLD=NEW", value_parser = parse_pair, required = true)]
+        replace: Vec<(String, String)>,
+        /// A build arg used to expand ARGs in FROM lines.
+        #[arg(long = "build-arg", value_name = "K=V", value_parser = parse_pair)]
+        build_args: Vec<(String, String)>,
+        /// Write the result back to FILE (atomically) instead of printing it.
+        #[arg(long)]
+        in_place: bool,
+    },
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
+}

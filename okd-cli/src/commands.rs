@@ -1,0 +1,157 @@
+//! One function per command. Each computes its whole result before printing anything, so a
+//! failing command leaves no half-written output behind.
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+use clap::CommandFactory;
+use okd_core::{
+    Error, ErrorKind, Result,
+    backend::BackendPlanOptions,
+    dockerfile,
+    manifest::{self, LoadOptions},
+    plan::{self, Plan, PlanOptions},
+    registry::{BackendConfig, BackendRegistry},
+    source::{self, SourceOptions},
+};
+
+use crate::{
+    cli::{BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ListOutput, PlanArgs, ReleaseArgs},
+    output::{self, print},
+};
+
+/// Runs `command`; returns the exit code for success paths (0, or 1 for a failed build).
+pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
+    match command {
+        Command::Validate(args) => validate(&args.release).await,
+        Command::Plan(args) => plan_command(args, registry).await,
+        Command::Graph(args) => graph(args).await,
+        Command::Backends(args) => backends(args, registry),
+        Command::Dockerfile(cmd) => dockerfile_command(cmd),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "okd", &mut buf);
+            print(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Loads the manifest, reads the sources and plans: what every release command starts with.
+pub async fn load_plan(args: &ReleaseArgs) -> Result<Plan> {
+    let release = manifest::load(&args.release, &LoadOptions { variant: args.variant.clone() })?;
+    let options = SourceOptions {
+        offline: args.offline,
+        cache_dir: args.cache_dir.clone().unwrap_or_else(SourceOptions::default_cache_dir),
+        ..SourceOptions::default()
+    };
+    let sources = source::read_sources(&release, &options).await?;
+    plan::plan(Arc::new(release), &sources, &PlanOptions { strict: args.strict })
+}
+
+async fn validate(args: &ReleaseArgs) -> Result<u8> {
+    let plan = load_plan(args).await?;
+    let release = &plan.release;
+    let refs: usize = plan.components.iter().map(|c| c.stages.len()).sum();
+    let changed: usize = plan.components.iter().flat_map(|c| &c.stages).filter(|s| s.changes()).count();
+    let mut text = format!(
+        "{}: release {} {} is valid: {} components, {} levels, {refs} FROM/--from references ({changed} rewritten)\n",
+        args.release.display(),
+        release.name,
+        release.version,
+        plan.components.len(),
+        plan.components.iter().map(|c| c.level + 1).max().unwrap_or(0),
+    );
+    for c in plan.unreadable() {
+        if let plan::PlannedSource::Unreadable { reason } = &c.source {
+            text.push_str(&format!("warning: {}: source not read ({reason}); only `from`/`last_from` were used\n", c.name));
+        }
+    }
+    print(&text)?;
+    Ok(0)
+}
+
+async fn plan_command(args: PlanArgs, registry: &BackendRegistry) -> Result<u8> {
+    let plan = Arc::new(load_plan(&args.release).await?);
+    let previous = args.compare.as_deref().map(output::read_previous_plan).transpose()?;
+    let artifacts = match &args.backend {
+        Some(name) => {
+            let backend = registry.get(name, &BackendConfig::new())?;
+            Some(backend.plan(plan.clone(), &BackendPlanOptions::default()).await?)
+        }
+        None => None,
+    };
+    let view = output::PlanView::new(&plan, args.backend.as_deref(), artifacts.as_ref(), previous.as_ref());
+    let text = match args.output {
+        crate::cli::Output::Table => output::plan_table(&view),
+        crate::cli::Output::Json => output::to_json(&view)?,
+        crate::cli::Output::Yaml => output::to_yaml(&view)?,
+    };
+    print(&text)?;
+    Ok(0)
+}
+
+async fn graph(args: GraphArgs) -> Result<u8> {
+    let plan = load_plan(&args.release).await?;
+    let text = match args.format {
+        GraphFormat::Dot => plan.graph.to_dot(&plan.release.name),
+        GraphFormat::Json => output::to_json(&plan.graph.to_view())?,
+    };
+    print(&text)?;
+    Ok(0)
+}
+
+fn backends(args: BackendsArgs, registry: &BackendRegistry) -> Result<u8> {
+    let infos = registry.infos();
+    let text = match args.output {
+        ListOutput::Json => output::to_json(&infos)?,
+        ListOutput::Table => output::backends_table(&infos),
+    };
+    print(&text)?;
+    Ok(0)
+}
+
+fn dockerfile_command(cmd: DockerfileCommand) -> Result<u8> {
+    match cmd {
+        DockerfileCommand::Froms { file, build_args, output } => {
+            let (text, parsed) = read_dockerfile(&file, build_args)?;
+            let _ = text;
+            let out = match output {
+                ListOutput::Json => output::to_json(&output::refs_view(&parsed))?,
+                ListOutput::Table => output::refs_table(&parsed),
+            };
+            print(&out)?;
+        }
+        DockerfileCommand::Rewrite { file, replace, build_args, in_place } => {
+            let (text, parsed) = read_dockerfile(&file, build_args)?;
+            let map: BTreeMap<String, String> = replace.into_iter().collect();
+            let edits: Vec<dockerfile::Edit> = parsed
+                .refs
+                .iter()
+                .filter(|r| matches!(r.target, dockerfile::RefTarget::Image))
+                .filter_map(|r| {
+                    let new = map.get(&r.expanded).or_else(|| map.get(&r.raw))?;
+                    Some(dockerfile::Edit { span: r.span.clone(), replacement: new.clone() })
+                })
+                .collect();
+            let rewritten = dockerfile::rewrite(&text, &edits)?;
+            if in_place {
+                output::write_atomically(&file, &rewritten)?;
+                eprintln!("{}: {} reference(s) rewritten", file.display(), edits.len());
+            } else {
+                print(&rewritten)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn read_dockerfile(file: &Path, build_args: Vec<(String, String)>) -> Result<(String, dockerfile::Dockerfile)> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::io(file, "read the Dockerfile", e).with_help("pass the path of a Dockerfile"))?;
+    let args: BTreeMap<String, String> = build_args.into_iter().collect();
+    let parsed = dockerfile::parse(file, &text, &args)?;
+    if parsed.stages.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("{} has no FROM", file.display())));
+    }
+    Ok((text, parsed))
+}
