@@ -228,3 +228,6 @@ fn positional_slots<'c>(
     }
     Ok(external.into_iter().zip(entries).collect())
 }
+
+#[cfg(test)]
+mod tests;

@@ -274,3 +274,6 @@ pub fn sources_from_memory(release: &Release, dockerfiles: &HashMap<String, Stri
         .collect();
     Sources(map)
 }
+
+#[cfg(test)]
+mod tests;

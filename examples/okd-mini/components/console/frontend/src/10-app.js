@@ -1,0 +1,2 @@
+// Stand-in for the console's application entry point.
+document.title = messages.title;
