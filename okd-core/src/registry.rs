@@ -18,10 +18,13 @@ pub type BackendConfig = BTreeMap<String, String>;
 /// Builds a backend from its configuration.
 pub type Factory = fn(&BackendConfig) -> Result<Arc<dyn BuildBackend>>;
 
+/// Describes a backend without building it.
+pub type Describe = fn() -> BackendInfo;
+
 /// The known backends.
 #[derive(Debug, Default, Clone)]
 pub struct BackendRegistry {
-    entries: BTreeMap<&'static str, (fn() -> BackendInfo, Factory)>,
+    entries: BTreeMap<&'static str, (Describe, Factory)>,
 }
 
 impl BackendRegistry {
@@ -32,7 +35,7 @@ impl BackendRegistry {
 
     /// Registers `name`. `info` must not need configuration: `okd backends` lists every backend
     /// without connecting to anything.
-    pub fn register(&mut self, name: &'static str, info: fn() -> BackendInfo, factory: Factory) {
+    pub fn register(&mut self, name: &'static str, info: Describe, factory: Factory) {
         self.entries.insert(name, (info, factory));
     }
 
