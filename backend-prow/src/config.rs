@@ -18,6 +18,9 @@ impl ProwConfig {
     /// Parses and checks `config`.
     pub fn parse(backend: &str, config: &BackendConfig) -> Result<Self> {
         check_keys(backend, config, &["gangway_url", "release_repo"])?;
-        Ok(ProwConfig { gangway_url: config.get("gangway_url").cloned(), release_repo: config.get("release_repo").cloned() })
+        Ok(ProwConfig {
+            gangway_url: config.get("gangway_url").cloned(),
+            release_repo: config.get("release_repo").cloned(),
+        })
     }
 }

@@ -30,17 +30,23 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a release manifest, its sources and every Dockerfile; print nothing but a summary.
-    #[command(after_help = "Examples:\n  okd validate release.yaml\n  okd validate release.yaml --strict --offline")]
+    #[command(
+        after_help = "Examples:\n  okd validate release.yaml\n  okd validate release.yaml --strict --offline"
+    )]
     Validate(ValidateArgs),
     /// Show, for every component, what each FROM becomes and why, the build order and fingerprints.
-    #[command(after_help = "Each FROM and --from is decided by the first rule that applies: stage, scratch, \
+    #[command(
+        after_help = "Each FROM and --from is decided by the first rule that applies: stage, scratch, \
 positional (`from`), last-from (`last_from`), replace, stream-alias, else external (unchanged).\n\n\
 Examples:\n  okd plan release.yaml\n  okd plan release.yaml --output json > plan.json\n  \
 okd plan release.yaml --compare plan.json    # what has to be rebuilt since then\n  \
-okd plan release.yaml --backend konflux")]
+okd plan release.yaml --backend konflux"
+    )]
     Plan(PlanArgs),
     /// Print the build graph (member references) as Graphviz DOT or JSON.
-    #[command(after_help = "Examples:\n  okd graph release.yaml --format dot | dot -Tsvg > graph.svg\n  okd graph release.yaml --format json")]
+    #[command(
+        after_help = "Examples:\n  okd graph release.yaml --format dot | dot -Tsvg > graph.svg\n  okd graph release.yaml --format json"
+    )]
     Graph(GraphArgs),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
@@ -134,7 +140,9 @@ pub struct BackendsArgs {
 #[derive(Debug, Subcommand)]
 pub enum DockerfileCommand {
     /// List every FROM, COPY/ADD --from and RUN --mount from= with its expansion and target.
-    #[command(after_help = "Example:\n  okd dockerfile froms Dockerfile --build-arg BASE_IMAGE=quay.io/centos/centos:stream9")]
+    #[command(
+        after_help = "Example:\n  okd dockerfile froms Dockerfile --build-arg BASE_IMAGE=quay.io/centos/centos:stream9"
+    )]
     Froms {
         /// The Dockerfile.
         file: PathBuf,
@@ -146,7 +154,9 @@ pub enum DockerfileCommand {
         output: ListOutput,
     },
     /// Replace FROM and --from images by exact text (after ARG expansion); every other byte stays.
-    #[command(after_help = "Example:\n  okd dockerfile rewrite Dockerfile \\\n    --replace registry.ci.openshift.org/ocp/4.17:base-rhel9=quay.io/okd/scos-base:4.17")]
+    #[command(
+        after_help = "Example:\n  okd dockerfile rewrite Dockerfile \\\n    --replace registry.ci.openshift.org/ocp/4.17:base-rhel9=quay.io/okd/scos-base:4.17"
+    )]
     Rewrite {
         /// The Dockerfile.
         file: PathBuf,

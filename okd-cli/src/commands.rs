@@ -15,7 +15,9 @@ use okd_core::{
 };
 
 use crate::{
-    cli::{BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ListOutput, PlanArgs, ReleaseArgs},
+    cli::{
+        BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ListOutput, PlanArgs, ReleaseArgs,
+    },
     output::{self, print},
 };
 
@@ -63,7 +65,10 @@ async fn validate(args: &ReleaseArgs) -> Result<u8> {
     );
     for c in plan.unreadable() {
         if let plan::PlannedSource::Unreadable { reason } = &c.source {
-            text.push_str(&format!("warning: {}: source not read ({reason}); only `from`/`last_from` were used\n", c.name));
+            text.push_str(&format!(
+                "warning: {}: source not read ({reason}); only `from`/`last_from` were used\n",
+                c.name
+            ));
         }
     }
     print(&text)?;
@@ -145,7 +150,10 @@ fn dockerfile_command(cmd: DockerfileCommand) -> Result<u8> {
     Ok(0)
 }
 
-fn read_dockerfile(file: &Path, build_args: Vec<(String, String)>) -> Result<(String, dockerfile::Dockerfile)> {
+fn read_dockerfile(
+    file: &Path,
+    build_args: Vec<(String, String)>,
+) -> Result<(String, dockerfile::Dockerfile)> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::io(file, "read the Dockerfile", e).with_help("pass the path of a Dockerfile"))?;
     let args: BTreeMap<String, String> = build_args.into_iter().collect();

@@ -53,7 +53,9 @@ pub fn registry() -> BackendRegistry {
 
 fn exit_code(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::NotImplemented | ErrorKind::Conflict => exit::INVALID,
+        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::NotImplemented | ErrorKind::Conflict => {
+            exit::INVALID
+        }
         ErrorKind::Unavailable | ErrorKind::Unauthorized | ErrorKind::Timeout => exit::UNAVAILABLE,
         _ => exit::BUILD_FAILED,
     }

@@ -34,8 +34,10 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
 
 /// YAML of the same data as [`to_json`].
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
-    let json = serde_json::to_value(value).map_err(|e| Error::new(ErrorKind::Internal, "cannot encode").with_source(e))?;
-    serde_saphyr::to_string(&json).map_err(|e| Error::new(ErrorKind::Internal, "cannot encode YAML").with_source(e))
+    let json = serde_json::to_value(value)
+        .map_err(|e| Error::new(ErrorKind::Internal, "cannot encode").with_source(e))?;
+    serde_saphyr::to_string(&json)
+        .map_err(|e| Error::new(ErrorKind::Internal, "cannot encode YAML").with_source(e))
 }
 
 /// Replaces `path` with `text` through a temporary file and a rename, so readers never see a
@@ -130,7 +132,8 @@ impl<'a> PlanView<'a> {
                 .iter()
                 .map(|c| ComponentView {
                     component: c,
-                    rebuild: previous.map(|p| c.fingerprint.is_none() || p.get(&c.name) != Some(&c.fingerprint)),
+                    rebuild: previous
+                        .map(|p| c.fingerprint.is_none() || p.get(&c.name) != Some(&c.fingerprint)),
                 })
                 .collect(),
             critical_path: &plan.critical_path,
@@ -199,7 +202,10 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
     );
     let compare = view.components.iter().any(|c| c.rebuild.is_some());
     let mut rows = vec![
-        ["COMPONENT", "LEVEL", "DEPENDS ON", "SOURCE", "FINGERPRINT"].iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ["COMPONENT", "LEVEL", "DEPENDS ON", "SOURCE", "FINGERPRINT"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
     ];
     if compare {
         rows[0].push("REBUILD".to_owned());
@@ -238,7 +244,12 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
                     s.rule.as_str()
                 ));
             } else {
-                out.push_str(&format!("    {:>3}  {kind:<11} {}  [{}{target}]\n", s.line, s.original, s.rule.as_str()));
+                out.push_str(&format!(
+                    "    {:>3}  {kind:<11} {}  [{}{target}]\n",
+                    s.line,
+                    s.original,
+                    s.rule.as_str()
+                ));
             }
         }
     }
@@ -262,14 +273,23 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
 /// The human view of `okd backends`.
 pub fn backends_table(infos: &[BackendInfo]) -> String {
     let mut rows = vec![
-        ["NAME", "STATUS", "TRIGGER", "FILES/REPO", "LOCAL", "SUMMARY"].iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ["NAME", "STATUS", "TRIGGER", "FILES/REPO", "LOCAL", "SUMMARY"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
     ];
     for info in infos {
         let c = &info.capabilities;
         rows.push(vec![
             info.name.to_owned(),
-            serde_json::to_value(info.maturity).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-            serde_json::to_value(c.trigger_model).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            serde_json::to_value(info.maturity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            serde_json::to_value(c.trigger_model)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             c.configs_touched_per_repo.to_string(),
             if c.local_reproduction { "yes" } else { "no" }.to_owned(),
             info.summary.to_owned(),
@@ -333,11 +353,16 @@ pub fn refs_view(parsed: &Dockerfile) -> Vec<RefView<'_>> {
 
 /// The references of a Dockerfile as a table.
 pub fn refs_table(parsed: &Dockerfile) -> String {
-    let mut rows = vec![["LINE", "KIND", "STAGE", "TARGET", "REFERENCE"].iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let mut rows = vec![
+        ["LINE", "KIND", "STAGE", "TARGET", "REFERENCE"].iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+    ];
     for r in refs_view(parsed) {
         let kind = kind_text(r.kind).to_owned();
-        let reference =
-            if r.raw == r.expanded { r.raw.to_owned() } else { format!("{} (expands to {})", r.raw, r.expanded) };
+        let reference = if r.raw == r.expanded {
+            r.raw.to_owned()
+        } else {
+            format!("{} (expands to {})", r.raw, r.expanded)
+        };
         rows.push(vec![r.line.to_string(), kind, r.stage.to_string(), r.target, reference]);
     }
     columns(&rows)

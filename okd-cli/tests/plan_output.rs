@@ -69,7 +69,8 @@ fn plan_compare_marks_what_changed() {
     }
     std::fs::write(&saved, json.to_string()).unwrap();
     let out: serde_json::Value =
-        serde_json::from_str(&okd(&["plan", RELEASE, "-o", "json", "--compare", saved.to_str().unwrap()])).unwrap();
+        serde_json::from_str(&okd(&["plan", RELEASE, "-o", "json", "--compare", saved.to_str().unwrap()]))
+            .unwrap();
     let rebuild: Vec<_> = out["components"]
         .as_array()
         .unwrap()

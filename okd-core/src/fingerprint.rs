@@ -95,17 +95,22 @@ mod tests {
     fn arch_and_parent_order_do_not_matter() {
         let args = BTreeMap::new();
         let (a1, a2) = (["amd64".to_owned(), "arm64".to_owned()], ["arm64".to_owned(), "amd64".to_owned()]);
-        let mk = |arches: &'static [String], parents: &'static [(&'static str, &'static str)]| FingerprintInput {
-            content: "x",
-            dockerfile_path: "Dockerfile",
-            dockerfile: "FROM a",
-            build_args: &args,
-            arches,
-            externals: &[],
-            parents,
-        };
-        let (a1, a2): (&'static [String], &'static [String]) = (Box::leak(Box::new(a1)), Box::leak(Box::new(a2)));
-        assert_eq!(fingerprint(&mk(a1, &[("a", "1"), ("b", "2")])), fingerprint(&mk(a2, &[("b", "2"), ("a", "1")])));
+        let mk =
+            |arches: &'static [String], parents: &'static [(&'static str, &'static str)]| FingerprintInput {
+                content: "x",
+                dockerfile_path: "Dockerfile",
+                dockerfile: "FROM a",
+                build_args: &args,
+                arches,
+                externals: &[],
+                parents,
+            };
+        let (a1, a2): (&'static [String], &'static [String]) =
+            (Box::leak(Box::new(a1)), Box::leak(Box::new(a2)));
+        assert_eq!(
+            fingerprint(&mk(a1, &[("a", "1"), ("b", "2")])),
+            fingerprint(&mk(a2, &[("b", "2"), ("a", "1")]))
+        );
         assert_ne!(fingerprint(&mk(a1, &[("a", "1")])), fingerprint(&mk(a1, &[("a", "2")])));
     }
 }

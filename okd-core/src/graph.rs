@@ -127,7 +127,8 @@ impl BuildGraph {
             best[node] = best_parent.map_or(0, |(_, b)| b) + cost(node);
             via[node] = best_parent.map(|(p, _)| p);
         }
-        let Some(mut end) = self.order.iter().copied().reduce(|a, b| if best[b] > best[a] { b } else { a }) else {
+        let Some(mut end) = self.order.iter().copied().reduce(|a, b| if best[b] > best[a] { b } else { a })
+        else {
             return Vec::new();
         };
         let mut path = vec![end];
@@ -147,7 +148,11 @@ impl BuildGraph {
         }
         for &child in &self.order {
             for &p in &self.parents[child] {
-                out.push_str(&format!("  \"{}\" -> \"{}\";\n", escape(&self.names[p]), escape(&self.names[child])));
+                out.push_str(&format!(
+                    "  \"{}\" -> \"{}\";\n",
+                    escape(&self.names[p]),
+                    escape(&self.names[child])
+                ));
             }
         }
         out.push_str("}\n");
@@ -286,13 +291,15 @@ mod tests {
     #[test]
     fn order_levels_and_critical_path() {
         // builder, base -> cli -> installer; base -> dns
-        let g = graph(&["installer", "cli", "base", "builder", "dns"], &[(3, 1), (2, 1), (1, 0), (2, 4)]).unwrap();
+        let g = graph(&["installer", "cli", "base", "builder", "dns"], &[(3, 1), (2, 1), (1, 0), (2, 4)])
+            .unwrap();
         let names: Vec<_> = g.order().iter().map(|&i| g.name(i)).collect();
         assert_eq!(names, ["base", "builder", "cli", "installer", "dns"]);
         assert_eq!((0..5).map(|i| g.level(i)).collect::<Vec<_>>(), [2, 1, 0, 0, 1]);
         let cp: Vec<_> = g.critical_path(|_| 1).into_iter().map(|i| g.name(i)).collect();
         assert_eq!(cp, ["base", "cli", "installer"]);
-        let cp: Vec<_> = g.critical_path(|i| if i == 4 { 100 } else { 1 }).into_iter().map(|i| g.name(i)).collect();
+        let cp: Vec<_> =
+            g.critical_path(|i| if i == 4 { 100 } else { 1 }).into_iter().map(|i| g.name(i)).collect();
         assert_eq!(cp, ["base", "dns"], "weights decide the critical path");
         let closure: Vec<_> = g.dependents_closure(2).into_iter().map(|i| g.name(i)).collect();
         assert_eq!(closure, ["base", "cli", "installer", "dns"]);
@@ -309,7 +316,10 @@ mod tests {
     #[test]
     fn dot_lists_every_node_and_edge() {
         let g = graph(&["a", "b"], &[(0, 1)]).unwrap();
-        assert_eq!(g.to_dot("r"), "digraph \"r\" {\n  rankdir=LR;\n  node [shape=box];\n  \"a\";\n  \"b\";\n  \"a\" -> \"b\";\n}\n");
+        assert_eq!(
+            g.to_dot("r"),
+            "digraph \"r\" {\n  rankdir=LR;\n  node [shape=box];\n  \"a\";\n  \"b\";\n  \"a\" -> \"b\";\n}\n"
+        );
     }
 
     proptest::proptest! {

@@ -143,7 +143,8 @@ pub async fn read_sources(release: &Release, options: &SourceOptions) -> Result<
         });
     }
     while let Some(joined) = tasks.join_next().await {
-        let states = joined.map_err(|e| Error::new(ErrorKind::Internal, "a source task failed").with_source(e))??;
+        let states =
+            joined.map_err(|e| Error::new(ErrorKind::Internal, "a source task failed").with_source(e))??;
         out.extend(states);
     }
     Ok(Sources(out))
@@ -155,7 +156,10 @@ fn read_path_source(release: &Release, c: &Component, path: &Path) -> Result<Sou
         return Err(Error::invalid_at(
             c.declared_at.clone(),
             format!("component '{}': source path '{}' is not a folder", c.name, path.display()),
-            format!("create {} or fix `source.path` (it is relative to the manifest's folder)", dir.display()),
+            format!(
+                "create {} or fix `source.path` (it is relative to the manifest's folder)",
+                dir.display()
+            ),
         ));
     }
     let dockerfile_path = dir.join(c.dockerfile_path());
@@ -244,7 +248,12 @@ fn mirror_name(url: &str) -> String {
 
 type Wanted = (String, String, PathBuf, crate::Location);
 
-async fn read_repository(url: &str, mirror: &Path, offline: bool, wanted: Vec<Wanted>) -> Result<Vec<(String, SourceState)>> {
+async fn read_repository(
+    url: &str,
+    mirror: &Path,
+    offline: bool,
+    wanted: Vec<Wanted>,
+) -> Result<Vec<(String, SourceState)>> {
     if !offline && !mirror.join("HEAD").exists() {
         std::fs::create_dir_all(mirror).map_err(|e| Error::io(mirror, "create the git cache", e))?;
         git(mirror, &["init", "--bare", "--quiet"]).await?;
@@ -257,7 +266,9 @@ async fn read_repository(url: &str, mirror: &Path, offline: bool, wanted: Vec<Wa
             let commit = match commit {
                 Ok(c) => Ok(c),
                 Err(e) if offline => Err(e.message().to_owned()),
-                Err(e) => return Err(e.context(format!("component '{component}'")).with_location(declared_at)),
+                Err(e) => {
+                    return Err(e.context(format!("component '{component}'")).with_location(declared_at));
+                }
             };
             commits.insert(reference.clone(), commit);
         }
@@ -275,10 +286,20 @@ async fn read_repository(url: &str, mirror: &Path, offline: bool, wanted: Vec<Wa
                     .with_source(e)
                 })?;
                 SourceState::Read(SourceSnapshot {
-                    origin: Origin::Git { url: url.to_owned(), reference: reference.clone(), commit: commit.clone() },
+                    origin: Origin::Git {
+                        url: url.to_owned(),
+                        reference: reference.clone(),
+                        commit: commit.clone(),
+                    },
                     dockerfile: text,
-                    dockerfile_path: PathBuf::from(format!("{url}@{}:{inside}", &commit[..commit.len().min(12)])),
-                    content: format!("git:{commit}:{}", normalize(dockerfile.parent().unwrap_or(Path::new("")))),
+                    dockerfile_path: PathBuf::from(format!(
+                        "{url}@{}:{inside}",
+                        &commit[..commit.len().min(12)]
+                    )),
+                    content: format!(
+                        "git:{commit}:{}",
+                        normalize(dockerfile.parent().unwrap_or(Path::new("")))
+                    ),
                 })
             }
         };
@@ -300,26 +321,32 @@ async fn resolve_ref(url: &str, mirror: &Path, reference: &str, offline: bool) -
     let local = format!("refs/okd-cache/{}", sanitize_ref(reference));
     if !offline {
         let is_commit = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
-        let have = is_commit && git(mirror, &["cat-file", "-e", &format!("{reference}^{{commit}}")]).await.is_ok();
+        let have =
+            is_commit && git(mirror, &["cat-file", "-e", &format!("{reference}^{{commit}}")]).await.is_ok();
         if !have {
             let refspec = if is_commit { reference.to_owned() } else { format!("+{reference}:{local}") };
-            git(mirror, &["fetch", "--quiet", "--no-tags", "--depth=1", url, &refspec]).await.map_err(|e| {
-                let not_found = e.message().contains("couldn't find remote ref") || e.message().contains("not our ref");
-                let kind = if not_found { ErrorKind::InvalidInput } else { ErrorKind::Unavailable };
-                Error::new(kind, format!("cannot fetch '{reference}' from {url}: {}", e.message()))
-                    .with_help(if not_found {
-                        "check the ref: a branch, tag or full commit of that repository"
-                    } else {
-                        "check the URL, your network and your git credentials"
-                    })
-            })?;
+            git(mirror, &["fetch", "--quiet", "--no-tags", "--depth=1", url, &refspec]).await.map_err(
+                |e| {
+                    let not_found = e.message().contains("couldn't find remote ref")
+                        || e.message().contains("not our ref");
+                    let kind = if not_found { ErrorKind::InvalidInput } else { ErrorKind::Unavailable };
+                    Error::new(kind, format!("cannot fetch '{reference}' from {url}: {}", e.message()))
+                        .with_help(if not_found {
+                            "check the ref: a branch, tag or full commit of that repository"
+                        } else {
+                            "check the URL, your network and your git credentials"
+                        })
+                },
+            )?;
             if is_commit {
                 return Ok(reference.to_owned());
             }
         }
     }
     for candidate in [local.as_str(), reference] {
-        if let Ok(commit) = git(mirror, &["rev-parse", "--verify", "--quiet", &format!("{candidate}^{{commit}}")]).await {
+        if let Ok(commit) =
+            git(mirror, &["rev-parse", "--verify", "--quiet", &format!("{candidate}^{{commit}}")]).await
+        {
             return Ok(commit.trim().to_owned());
         }
     }
@@ -341,12 +368,15 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String> {
         .output()
         .await
         .map_err(|e| {
-            Error::new(ErrorKind::Unavailable, "cannot run git").with_source(e).with_help("install git and make sure it is on PATH")
+            Error::new(ErrorKind::Unavailable, "cannot run git")
+                .with_source(e)
+                .with_help("install git and make sure it is on PATH")
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("git failed").trim();
         return Err(Error::new(ErrorKind::Internal, format!("git {}: {last}", args[0])));
     }
-    String::from_utf8(output.stdout).map_err(|e| Error::new(ErrorKind::Internal, "git printed non-UTF-8").with_source(e))
+    String::from_utf8(output.stdout)
+        .map_err(|e| Error::new(ErrorKind::Internal, "git printed non-UTF-8").with_source(e))
 }

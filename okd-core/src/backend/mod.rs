@@ -14,8 +14,10 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 pub use capabilities::{Capabilities, TriggerModel};
+pub use events::{
+    BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus,
+};
 pub use skeleton::Skeleton;
-pub use events::{BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus};
 
 use crate::{Result, plan::Plan};
 
@@ -116,7 +118,8 @@ pub trait BuildBackend: Send + Sync + std::fmt::Debug {
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary>;
 
     /// Runs the plan, sending events to `events` as they happen, and returns the run's report.
-    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport>;
+    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink)
+    -> Result<RunReport>;
 
     /// The state of a run started earlier, possibly by another process.
     async fn status(&self, run: &RunId) -> Result<RunStatus>;
@@ -170,7 +173,12 @@ impl<T: BuildBackend + ?Sized> BuildBackend for Arc<T> {
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {
         (**self).render(plan, dir).await
     }
-    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport> {
+    async fn build(
+        &self,
+        plan: &BackendPlan,
+        options: &BuildOptions,
+        events: EventSink,
+    ) -> Result<RunReport> {
         (**self).build(plan, options, events).await
     }
     async fn status(&self, run: &RunId) -> Result<RunStatus> {

@@ -5,8 +5,8 @@ use std::{path::Path, sync::Arc};
 use async_trait::async_trait;
 
 use super::{
-    BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, EventSink, RenderSummary, RunId,
-    RunReport, RunStatus,
+    BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, EventSink, RenderSummary,
+    RunId, RunReport, RunStatus,
 };
 use crate::{Error, Result, plan::Plan};
 
@@ -43,7 +43,12 @@ impl BuildBackend for Skeleton {
         Err(self.refuse("render"))
     }
 
-    async fn build(&self, _plan: &BackendPlan, _options: &BuildOptions, _events: EventSink) -> Result<RunReport> {
+    async fn build(
+        &self,
+        _plan: &BackendPlan,
+        _options: &BuildOptions,
+        _events: EventSink,
+    ) -> Result<RunReport> {
         Err(self.refuse("build"))
     }
 

@@ -90,7 +90,10 @@ impl Loader<'_> {
     fn release(&self, raw: RawRelease, options: &LoadOptions) -> Result<Release> {
         let name = &raw.name;
         if name.value.is_empty()
-            || !name.value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+            || !name
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
         {
             self.fail(
                 name.referenced,
@@ -113,7 +116,11 @@ impl Loader<'_> {
         let streams = self.streams(&raw)?;
         let components = &raw.components.value;
         if components.is_empty() {
-            self.fail(raw.components.referenced, "the release has no components", "list at least one component")?;
+            self.fail(
+                raw.components.referenced,
+                "the release has no components",
+                "list at least one component",
+            )?;
         }
         let mut names = BTreeMap::new();
         for component in components {
@@ -139,7 +146,11 @@ impl Loader<'_> {
         if let (Some(v), None) = (&raw.variant, &options.variant)
             && v.value.is_empty()
         {
-            self.fail(v.referenced, "the variant name is empty", "name a variant, e.g. scos, or remove the key")?;
+            self.fail(
+                v.referenced,
+                "the variant name is empty",
+                "name a variant, e.g. scos, or remove the key",
+            )?;
         }
         let components = components
             .iter()
@@ -174,15 +185,19 @@ impl Loader<'_> {
             }
         }
         if out.is_empty() {
-            return Err(Error::invalid(format!("{}: an empty arches list builds nothing", self.path.display()))
-                .with_help("list at least one architecture, or remove the key to use amd64"));
+            return Err(Error::invalid(format!(
+                "{}: an empty arches list builds nothing",
+                self.path.display()
+            ))
+            .with_help("list at least one architecture, or remove the key to use amd64"));
         }
         Ok(out)
     }
 
     fn output(&self, raw: &RawRelease) -> Result<Output> {
         let (registry, repository) = (&raw.output.registry, &raw.output.repository);
-        if registry.value.is_empty() || registry.value.contains(['/', ' ']) || registry.value.contains("://") {
+        if registry.value.is_empty() || registry.value.contains(['/', ' ']) || registry.value.contains("://")
+        {
             self.fail(
                 registry.referenced,
                 format!("output registry '{}' is not a registry host", registry.value),
@@ -192,7 +207,9 @@ impl Loader<'_> {
         let valid_repo = !repository.value.is_empty()
             && repository.value.split('/').all(|part| {
                 !part.is_empty()
-                    && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
             });
         if !valid_repo {
             self.fail(
@@ -210,10 +227,18 @@ impl Loader<'_> {
         for (name, stream) in &raw.streams {
             let s = &stream.value;
             if name.is_empty() || name.contains([':', ' ']) {
-                self.fail(stream.referenced, format!("stream name '{name}' is not valid"), "use a name without ':' or spaces")?;
+                self.fail(
+                    stream.referenced,
+                    format!("stream name '{name}' is not valid"),
+                    "use a name without ':' or spaces",
+                )?;
             }
             if s.image.value.trim().is_empty() {
-                self.fail(s.image.referenced, format!("stream '{name}' has an empty image"), "give the pull spec builds should use")?;
+                self.fail(
+                    s.image.referenced,
+                    format!("stream '{name}' has an empty image"),
+                    "give the pull spec builds should use",
+                )?;
             }
             for alias in &s.aliases {
                 if let Some(other) = alias_owner.insert(&alias.value, name) {
@@ -253,18 +278,32 @@ impl Loader<'_> {
         }
     }
 
-    fn replace_map(&self, map: &BTreeMap<String, S<String>>, scope: &Scope<'_>) -> Result<BTreeMap<String, Target>> {
+    fn replace_map(
+        &self,
+        map: &BTreeMap<String, S<String>>,
+        scope: &Scope<'_>,
+    ) -> Result<BTreeMap<String, Target>> {
         let mut out = BTreeMap::new();
         for (from, to) in map {
             if from.trim().is_empty() {
-                self.fail(to.referenced, "a replace key is empty", "the key is the exact FROM text to replace")?;
+                self.fail(
+                    to.referenced,
+                    "a replace key is empty",
+                    "the key is the exact FROM text to replace",
+                )?;
             }
             out.insert(from.clone(), self.target(to, scope)?);
         }
         Ok(out)
     }
 
-    fn component(&self, raw: &RawComponent, arches: &[String], variant: Option<&str>, scope: &Scope<'_>) -> Result<Component> {
+    fn component(
+        &self,
+        raw: &RawComponent,
+        arches: &[String],
+        variant: Option<&str>,
+        scope: &Scope<'_>,
+    ) -> Result<Component> {
         let name = &raw.name.value;
         let source = self.source(raw)?;
         let arches = match &raw.arches {
@@ -282,14 +321,19 @@ impl Loader<'_> {
         // Every variant is checked, not only the selected one, so a broken variant is found
         // before someone selects it.
         let mut selected = None;
-        for (variant_name, overrides) in std::iter::once(("", &base)).chain(raw.variants.iter().map(|(k, v)| (k.as_str(), v))) {
-            let effective = if variant_name.is_empty() { clone_overrides(&base) } else { merge(&base, overrides) };
-            let component = self.effective(name, &source, raw.payload, &arches, &effective, scope, &raw.name)?;
+        for (variant_name, overrides) in
+            std::iter::once(("", &base)).chain(raw.variants.iter().map(|(k, v)| (k.as_str(), v)))
+        {
+            let effective =
+                if variant_name.is_empty() { clone_overrides(&base) } else { merge(&base, overrides) };
+            let component =
+                self.effective(name, &source, raw.payload, &arches, &effective, scope, &raw.name)?;
             if variant_name.is_empty() || Some(variant_name) == variant {
                 selected = Some(component);
             }
         }
-        selected.ok_or_else(|| Error::new(crate::ErrorKind::Internal, "component without a base configuration"))
+        selected
+            .ok_or_else(|| Error::new(crate::ErrorKind::Internal, "component without a base configuration"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -310,8 +354,14 @@ impl Loader<'_> {
                 "use `from` (positional, Doozer) or `last_from` (last FROM only, ci-operator), not both",
             )?;
         }
-        let dockerfile = o.dockerfile.as_ref().map_or_else(|| Ok("Dockerfile".to_owned()), |d| self.relative(d, "dockerfile", "the context"))?;
-        let context = o.context.as_ref().map_or_else(|| Ok(".".to_owned()), |c| self.relative(c, "context", "the source root"))?;
+        let dockerfile = o
+            .dockerfile
+            .as_ref()
+            .map_or_else(|| Ok("Dockerfile".to_owned()), |d| self.relative(d, "dockerfile", "the context"))?;
+        let context = o
+            .context
+            .as_ref()
+            .map_or_else(|| Ok(".".to_owned()), |c| self.relative(c, "context", "the source root"))?;
         let mut build_args = BTreeMap::new();
         for (key, value) in o.build_args.clone().unwrap_or_default() {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -346,7 +396,11 @@ impl Loader<'_> {
 
     fn positional(&self, raw: &RawFrom, at: YamlLocation, scope: &Scope<'_>) -> Result<PositionalFrom> {
         if raw.builders.is_empty() && raw.final_.is_none() {
-            self.fail(at, "`from` has neither builders nor final", "list the parents in FROM order, or remove `from`")?;
+            self.fail(
+                at,
+                "`from` has neither builders nor final",
+                "list the parents in FROM order, or remove `from`",
+            )?;
         }
         Ok(PositionalFrom {
             builders: raw.builders.iter().map(|t| self.target(t, scope)).collect::<Result<_>>()?,
@@ -359,13 +413,25 @@ impl Loader<'_> {
         match (&s.path, &s.git) {
             (Some(path), None) => {
                 if let Some(r) = &s.reference {
-                    self.fail(r.referenced, "`ref` applies only to git sources", "remove `ref`, or use `git:` instead of `path:`")?;
+                    self.fail(
+                        r.referenced,
+                        "`ref` applies only to git sources",
+                        "remove `ref`, or use `git:` instead of `path:`",
+                    )?;
                 }
-                Ok(Source::Path(PathBuf::from(self.relative(path, "source path", "the manifest's folder")?)))
+                Ok(Source::Path(PathBuf::from(self.relative(
+                    path,
+                    "source path",
+                    "the manifest's folder",
+                )?)))
             }
             (None, Some(url)) => {
                 if url.value.trim().is_empty() {
-                    self.fail(url.referenced, "the git URL is empty", "give a clone URL (https://, ssh or file://)")?;
+                    self.fail(
+                        url.referenced,
+                        "the git URL is empty",
+                        "give a clone URL (https://, ssh or file://)",
+                    )?;
                 }
                 let reference = s.reference.as_ref().map_or("HEAD", |r| r.value.as_str());
                 if reference.is_empty() {
@@ -375,7 +441,10 @@ impl Loader<'_> {
             }
             _ => self.fail(
                 raw.source.referenced,
-                format!("component '{}' must have exactly one of `path` and `git` in its source", raw.name.value),
+                format!(
+                    "component '{}' must have exactly one of `path` and `git` in its source",
+                    raw.name.value
+                ),
                 "write source: { path: DIR } or source: { git: URL, ref: REF }",
             ),
         }
@@ -391,7 +460,11 @@ impl Loader<'_> {
                 PathPart::CurDir => {}
                 PathPart::ParentDir => depth -= 1,
                 PathPart::RootDir | PathPart::Prefix(_) => {
-                    return self.fail(value.referenced, format!("{what} '{}' is absolute", value.value), format!("write it relative to {base}"));
+                    return self.fail(
+                        value.referenced,
+                        format!("{what} '{}' is absolute", value.value),
+                        format!("write it relative to {base}"),
+                    );
                 }
             }
             if depth < 0 {
@@ -403,7 +476,11 @@ impl Loader<'_> {
             }
         }
         if value.value.is_empty() {
-            return self.fail(value.referenced, format!("{what} is empty"), format!("write a path relative to {base}, or '.'"));
+            return self.fail(
+                value.referenced,
+                format!("{what} is empty"),
+                format!("write a path relative to {base}, or '.'"),
+            );
         }
         Ok(value.value.clone())
     }
@@ -430,7 +507,10 @@ fn clone_overrides(o: &RawOverrides) -> RawOverrides {
 /// everything else is replaced when the variant sets it. A variant that sets `from` drops the
 /// base `last_from` and the other way round, since the two mechanisms exclude each other.
 fn merge(base: &RawOverrides, variant: &RawOverrides) -> RawOverrides {
-    fn map<V: Clone>(a: &Option<BTreeMap<String, V>>, b: &Option<BTreeMap<String, V>>) -> Option<BTreeMap<String, V>> {
+    fn map<V: Clone>(
+        a: &Option<BTreeMap<String, V>>,
+        b: &Option<BTreeMap<String, V>>,
+    ) -> Option<BTreeMap<String, V>> {
         match (a, b) {
             (None, None) => None,
             _ => {

@@ -90,9 +90,7 @@ pub enum Target {
 impl Target {
     /// Parses `member:NAME`, `stream:NAME` or `image:PULLSPEC`.
     pub fn parse(text: &str) -> Result<Target, String> {
-        let (kind, rest) = text
-            .split_once(':')
-            .ok_or_else(|| format!("'{text}' is not a target"))?;
+        let (kind, rest) = text.split_once(':').ok_or_else(|| format!("'{text}' is not a target"))?;
         if rest.is_empty() {
             return Err(format!("'{text}' names no {kind}"));
         }
@@ -188,7 +186,11 @@ impl Component {
     /// The Dockerfile's path relative to the source root.
     pub fn dockerfile_path(&self) -> PathBuf {
         let context = Path::new(&self.context);
-        if context == Path::new(".") { PathBuf::from(&self.dockerfile) } else { context.join(&self.dockerfile) }
+        if context == Path::new(".") {
+            PathBuf::from(&self.dockerfile)
+        } else {
+            context.join(&self.dockerfile)
+        }
     }
 
     /// Every `member:` this component's configuration names, which may or may not be used by its
@@ -238,4 +240,3 @@ mod unit_tests {
         }
     }
 }
-

@@ -90,11 +90,21 @@ fn errors_point_at_the_offending_value() {
         ("[stream:busybox]", "[busybox]", 19, "'busybox' is not a target"),
         ("components/base", "../base", 12, "source path '../base' leaves the manifest's folder"),
         ("components/base", "/abs", 12, "source path '/abs' is absolute"),
-        ("    payload: true", "    payload: true\n    last_from: member:base", 16, "sets both `from` and `last_from`"),
+        (
+            "    payload: true",
+            "    payload: true\n    last_from: member:base",
+            16,
+            "sets both `from` and `last_from`",
+        ),
         ("4.17.0-0.okd-mini", "4.17", 2, "not strict semver"),
         ("arches: [amd64]", "arches: [x86_64]", 4, "unknown architecture 'x86_64'"),
         ("ref: main", "ref: main, path: x", 14, "exactly one of `path` and `git`"),
-        ("{ path: components/base }", "{ path: components/base, ref: x }", 12, "`ref` applies only to git sources"),
+        (
+            "{ path: components/base }",
+            "{ path: components/base, ref: x }",
+            12,
+            "`ref` applies only to git sources",
+        ),
         ("Dockerfile.scos", "../../Dockerfile", 20, "dockerfile '../../Dockerfile' leaves the context"),
         ("repository: okd/okd-mini", "repository: OKD", 5, "not a valid repository path"),
     ];

@@ -9,8 +9,7 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 use serde::Serialize;
 
 use crate::{
-    Error, Result,
-    dockerfile,
+    Error, Result, dockerfile,
     fingerprint::{FingerprintInput, fingerprint},
     graph::BuildGraph,
     manifest::{Component, Release, Source, Target},
@@ -124,7 +123,8 @@ struct Resolved {
 
 /// Plans `release` from its `sources`.
 pub fn plan(release: Arc<Release>, sources: &Sources, options: &PlanOptions) -> Result<Plan> {
-    let index: HashMap<&str, usize> = release.components.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> =
+        release.components.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     let aliases = AliasIndex::new(&release);
     let member_image = |m: &str| release.output_image(m);
     let mut resolved = Vec::with_capacity(release.components.len());
@@ -144,8 +144,11 @@ pub fn plan(release: Arc<Release>, sources: &Sources, options: &PlanOptions) -> 
     for &i in graph.order() {
         let c = &release.components[i];
         let r = &resolved[i];
-        let parents: Option<Vec<(&str, &str)>> =
-            graph.parents(i).iter().map(|&p| fingerprints[p].as_deref().map(|fp| (graph.name(p), fp))).collect();
+        let parents: Option<Vec<(&str, &str)>> = graph
+            .parents(i)
+            .iter()
+            .map(|&p| fingerprints[p].as_deref().map(|fp| (graph.name(p), fp)))
+            .collect();
         fingerprints[i] = match (&r.content, &r.rewritten, parents) {
             (Some(content), Some(dockerfile), Some(parents)) => {
                 let externals: Vec<&str> =
@@ -202,7 +205,10 @@ fn resolve_component(
     options: &PlanOptions,
 ) -> Result<Resolved> {
     let member_index = |m: &str| {
-        index.get(m).copied().ok_or_else(|| Error::new(crate::ErrorKind::Internal, format!("unknown member '{m}'")))
+        index
+            .get(m)
+            .copied()
+            .ok_or_else(|| Error::new(crate::ErrorKind::Internal, format!("unknown member '{m}'")))
     };
     let snapshot = match state {
         SourceState::Read(s) => s,
@@ -236,7 +242,8 @@ fn resolve_component(
         ResolveOptions { strict: options.strict },
     )?;
     let rewritten = dockerfile::rewrite(&snapshot.dockerfile, &resolve::edits(&stages))?;
-    let mut members = stages.iter().filter_map(|s| s.member()).map(member_index).collect::<Result<Vec<_>>>()?;
+    let mut members =
+        stages.iter().filter_map(|s| s.member()).map(member_index).collect::<Result<Vec<_>>>()?;
     members.sort_unstable();
     members.dedup();
     let source = match (&snapshot.origin, &c.source) {
@@ -246,11 +253,18 @@ fn resolve_component(
         (Origin::Path { .. }, Source::Path(p)) => {
             PlannedSource::Path { path: p.to_string_lossy().into_owned(), content: snapshot.content.clone() }
         }
-        (Origin::Path { dir }, Source::Git { .. }) => {
-            PlannedSource::Path { path: dir.to_string_lossy().into_owned(), content: snapshot.content.clone() }
-        }
+        (Origin::Path { dir }, Source::Git { .. }) => PlannedSource::Path {
+            path: dir.to_string_lossy().into_owned(),
+            content: snapshot.content.clone(),
+        },
     };
-    Ok(Resolved { stages, rewritten: Some(rewritten), members, source, content: Some(snapshot.content.clone()) })
+    Ok(Resolved {
+        stages,
+        rewritten: Some(rewritten),
+        members,
+        source,
+        content: Some(snapshot.content.clone()),
+    })
 }
 
 /// Builds a [`Sources`] from in-memory Dockerfiles, for tests and benchmarks: every component

@@ -51,7 +51,9 @@ fn plans_in_build_order_with_levels_rewrites_and_fingerprints() {
     assert_eq!(installer.depends_on, ["cli", "base", "builder"]);
     assert_eq!(
         installer.rewritten.as_deref(),
-        Some("FROM reg:5000/okd/r:builder AS b\nFROM reg:5000/okd/r:base\nCOPY --from=reg:5000/okd/r:cli /oc /oc\n")
+        Some(
+            "FROM reg:5000/okd/r:builder AS b\nFROM reg:5000/okd/r:base\nCOPY --from=reg:5000/okd/r:cli /oc /oc\n"
+        )
     );
     assert_eq!(p.critical_path, ["base", "cli", "installer"]);
     assert!(p.components.iter().all(|c| c.fingerprint.as_ref().is_some_and(|f| f.starts_with("sha256:"))));
@@ -60,7 +62,10 @@ fn plans_in_build_order_with_levels_rewrites_and_fingerprints() {
 
 #[test]
 fn a_member_cycle_points_at_the_manifest() {
-    let text = MINI.replace("{ name: base, source: { path: x } }", "{ name: base, source: { path: x }, last_from: member:installer }");
+    let text = MINI.replace(
+        "{ name: base, source: { path: x } }",
+        "{ name: base, source: { path: x }, last_from: member:installer }",
+    );
     let r = release(&text);
     let mut files = mini_files();
     files.insert("base".into(), "FROM up/os:9 AS os\nFROM something\n".into());
@@ -90,7 +95,8 @@ fn an_unreadable_source_uses_explicit_parents_and_has_no_fingerprint() {
 /// A random DAG release: component `i` depends on the listed lower-numbered components, each
 /// through its own upstream FROM text and a `replace` entry.
 fn dag_release(parents: &[Vec<usize>]) -> (String, HashMap<String, String>) {
-    let mut text = String::from("name: p\nversion: 1.0.0\noutput: { registry: r, repository: o/p }\ncomponents:\n");
+    let mut text =
+        String::from("name: p\nversion: 1.0.0\noutput: { registry: r, repository: o/p }\ncomponents:\n");
     let mut files = HashMap::new();
     for (i, ps) in parents.iter().enumerate() {
         let mut replace = String::new();
@@ -99,8 +105,15 @@ fn dag_release(parents: &[Vec<usize>]) -> (String, HashMap<String, String>) {
             let _ = write!(replace, "\"up/c{p}:v\": member:c{p}, ");
             let _ = writeln!(df, "FROM up/c{p}:v AS s{k}\nRUN build {i} {k}");
         }
-        let _ = writeln!(df, "FROM up/final:$V\nCOPY --from={} /a /a", if ps.is_empty() { "up/tools:1" } else { "s0" });
-        let _ = writeln!(text, "  - {{ name: c{i}, source: {{ path: x }}, replace: {{ {replace}}}, build_args: {{ A: x }} }}");
+        let _ = writeln!(
+            df,
+            "FROM up/final:$V\nCOPY --from={} /a /a",
+            if ps.is_empty() { "up/tools:1" } else { "s0" }
+        );
+        let _ = writeln!(
+            text,
+            "  - {{ name: c{i}, source: {{ path: x }}, replace: {{ {replace}}}, build_args: {{ A: x }} }}"
+        );
         files.insert(format!("c{i}"), df);
     }
     (text, files)

@@ -165,14 +165,19 @@ pub fn resolve(
         if rule == Rule::External && options.strict {
             return Err(Error::invalid_at(
                 Location::new(path, r.line, r.column).with_span(r.span.clone()),
-                format!("component '{}': '{}' is resolved by no rule (strict mode)", component.name, r.expanded),
+                format!(
+                    "component '{}': '{}' is resolved by no rule (strict mode)",
+                    component.name, r.expanded
+                ),
                 "add a `replace` entry or a stream alias for it, or map it with `from`/`last_from`",
             ));
         }
         let resolved = match &target {
             None => r.raw.clone(),
             Some(Target::Member(m)) => member_image(m),
-            Some(Target::Stream(s)) => release.streams.get(s).map_or_else(|| r.raw.clone(), |s| s.image.clone()),
+            Some(Target::Stream(s)) => {
+                release.streams.get(s).map_or_else(|| r.raw.clone(), |s| s.image.clone())
+            }
             Some(Target::Image(image)) => image.clone(),
         };
         out.push(Resolution {
@@ -208,11 +213,15 @@ fn positional_slots<'c>(
     let Some(from) = &component.from else { return Ok(HashMap::new()) };
     let entries: Vec<&Target> = from.targets().collect();
     let froms: Vec<usize> = dockerfile.stages.iter().map(|s| s.from_ref).collect();
-    let external: Vec<usize> =
-        froms.iter().copied().filter(|&i| !matches!(dockerfile.refs[i].target, RefTarget::Stage(_))).collect();
+    let external: Vec<usize> = froms
+        .iter()
+        .copied()
+        .filter(|&i| !matches!(dockerfile.refs[i].target, RefTarget::Stage(_)))
+        .collect();
     if external.len() != entries.len() {
         let stage_refs = froms.len() - external.len();
-        let at = external.get(entries.len()).or(external.last()).or(froms.first()).map(|&i| &dockerfile.refs[i]);
+        let at =
+            external.get(entries.len()).or(external.last()).or(froms.first()).map(|&i| &dockerfile.refs[i]);
         let (line, column) = at.map_or((1, 1), |r| (r.line, r.column));
         return Err(Error::invalid_at(
             Location::new(path, line, column),
