@@ -119,14 +119,21 @@ impl fmt::Display for Location {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The library's error.
+/// The library's error. `Display` is `[file:line:col: ]message`; the source is not part of it.
+#[derive(thiserror::Error)]
+#[error("{}{message}", display_prefix(location))]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     location: Option<Box<Location>>,
     help: Option<String>,
     retryable: bool,
+    #[source]
     source: Option<BoxError>,
+}
+
+fn display_prefix(location: &Option<Box<Location>>) -> String {
+    location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default()
 }
 
 /// The library's result.
@@ -231,15 +238,6 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(location) = &self.location {
-            write!(f, "{location}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
@@ -255,12 +253,6 @@ impl fmt::Debug for Error {
             d.field("source", source);
         }
         d.finish()
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
