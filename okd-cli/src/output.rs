@@ -55,7 +55,10 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
 
 /// Fingerprints by component from a plan saved with `--output json`.
 pub fn read_previous_plan(path: &Path) -> Result<HashMap<String, Option<String>>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the earlier plan", e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::io(path, "read the earlier plan", e)
+            .with_help("pass a file written by `okd plan --output json`")
+    })?;
     #[derive(serde::Deserialize)]
     struct Saved {
         components: Vec<SavedComponent>,

@@ -173,12 +173,16 @@ impl Error {
 
     /// An I/O failure on `path`, classified by the I/O error kind.
     pub fn io(path: &Path, action: &str, source: std::io::Error) -> Self {
-        let kind = match source.kind() {
-            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-            std::io::ErrorKind::PermissionDenied => ErrorKind::Unauthorized,
-            _ => ErrorKind::Internal,
+        use std::io::ErrorKind as Io;
+        // What the user can fix (a wrong path, a binary file, a folder) is input; the rest is ours.
+        let (kind, why) = match source.kind() {
+            Io::NotFound => (ErrorKind::NotFound, ": no such file"),
+            Io::PermissionDenied => (ErrorKind::Unauthorized, ": permission denied"),
+            Io::InvalidData => (ErrorKind::InvalidInput, ": it is not UTF-8 text"),
+            Io::IsADirectory => (ErrorKind::InvalidInput, ": it is a folder"),
+            _ => (ErrorKind::Internal, ""),
         };
-        Error::new(kind, format!("cannot {action} {}", path.display())).with_source(source)
+        Error::new(kind, format!("cannot {action} {}{why}", path.display())).with_source(source)
     }
 
     /// Attach the place in a file that the error is about.

@@ -192,6 +192,10 @@ pub fn hash_tree(root: &Path) -> Result<String> {
             let target = std::fs::read_link(&path).map_err(|e| Error::io(&path, "read link", e))?;
             hasher.update(b"L");
             hasher.update(target.to_string_lossy().as_bytes());
+        } else if !meta.is_file() {
+            // A named pipe, socket or device: reading it could block forever, and only its
+            // existence reaches the image.
+            hasher.update(b"S");
         } else {
             hasher.update(if is_executable(&meta) { b"X" } else { b"F" });
             let data = std::fs::read(&path).map_err(|e| Error::io(&path, "read", e))?;

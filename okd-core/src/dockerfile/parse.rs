@@ -343,7 +343,14 @@ fn syntax_error(path: &Path, lines: &LineIndex<'_>, e: &parse_dockerfile::Error)
         return no_from(path);
     }
     let message = format!("{e:#}");
-    let offset = lines.offset_of(e.line(), e.column());
+    let mut offset = lines.offset_of(e.line(), e.column());
+    if message.contains("here-document") {
+        // parse-dockerfile reports an unterminated here-document at the end of the file, which
+        // may be past the last line; the `<<` that opened it is where the fix goes.
+        if let Some(open) = lines.text.get(..offset).and_then(|t| t.rfind("<<")) {
+            offset = open;
+        }
+    }
     let (line, column) = lines.line_col(offset);
     let help = if message.starts_with("expected FROM") {
         "only ARG instructions, comments and parser directives may come before the first FROM"

@@ -170,9 +170,9 @@ impl Loader<'_> {
         })
     }
 
-    fn arches(&self, list: &[S<String>]) -> Result<Vec<String>> {
+    fn arches(&self, list: &S<Vec<S<String>>>) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        for arch in list {
+        for arch in &list.value {
             if !ARCHES.contains(&arch.value.as_str()) {
                 self.fail(
                     arch.referenced,
@@ -185,11 +185,11 @@ impl Loader<'_> {
             }
         }
         if out.is_empty() {
-            return Err(Error::invalid(format!(
-                "{}: an empty arches list builds nothing",
-                self.path.display()
-            ))
-            .with_help("list at least one architecture, or remove the key to use amd64"));
+            self.fail(
+                list.referenced,
+                "an empty arches list builds nothing",
+                "list at least one architecture, or remove the key to use the default",
+            )?;
         }
         Ok(out)
     }

@@ -16,7 +16,7 @@ pub(super) struct RawRelease {
     #[serde(default)]
     pub variant: Option<S<String>>,
     #[serde(default)]
-    pub arches: Option<Vec<S<String>>>,
+    pub arches: Option<S<Vec<S<String>>>>,
     pub output: RawOutput,
     #[serde(default)]
     pub streams: BTreeMap<String, S<RawStream>>,
@@ -86,7 +86,7 @@ pub(super) struct RawComponent {
     #[serde(default)]
     pub payload: bool,
     #[serde(default)]
-    pub arches: Option<Vec<S<String>>>,
+    pub arches: Option<S<Vec<S<String>>>>,
     #[serde(default)]
     pub variants: BTreeMap<String, RawOverrides>,
     // Spelled out rather than `#[serde(flatten)] RawOverrides`: serde ignores
