@@ -40,7 +40,10 @@ fn unknown_backends_and_settings_are_input_errors_that_list_the_choices() {
     let r = registry();
     let e = r.get("jenkins", &BackendConfig::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(e.help(), Some("known backends: doozer-konflux, doozer-prow, konflux, local, payload-pipeline, prow"));
+    assert_eq!(
+        e.help(),
+        Some("known backends: doozer-konflux, doozer-prow, konflux, local, payload-pipeline, prow")
+    );
     let config = BackendConfig::from([("namespaces".to_owned(), "x".to_owned())]);
     let e = r.get("konflux", &config).unwrap_err();
     assert!(e.message().contains("no setting 'namespaces'"), "{e}");
@@ -52,14 +55,17 @@ async fn skeletons_refuse_every_operation_explicitly() {
     let text = "name: r\nversion: 1.0.0\noutput: { registry: r, repository: o/r }\ncomponents:\n  - { name: a, source: { path: a } }\n";
     let release = Arc::new(load_str(Path::new("r.yaml"), text, &LoadOptions::default()).unwrap());
     let files = HashMap::from([("a".to_owned(), "FROM scratch\n".to_owned())]);
-    let core = Arc::new(plan(release.clone(), &sources_from_memory(&release, &files), &PlanOptions::default()).unwrap());
+    let core = Arc::new(
+        plan(release.clone(), &sources_from_memory(&release, &files), &PlanOptions::default()).unwrap(),
+    );
     let r = registry();
     for name in r.names() {
         let backend: Arc<dyn BuildBackend> = r.get(name, &BackendConfig::new()).unwrap();
         if backend.info().maturity != Maturity::Skeleton {
             continue;
         }
-        let backend_plan = BackendPlan { backend: backend.info().name, core: core.clone(), artifacts: Vec::new() };
+        let backend_plan =
+            BackendPlan { backend: backend.info().name, core: core.clone(), artifacts: Vec::new() };
         let run = RunId("run-1".into());
         let errors = [
             backend.plan(core.clone(), &Default::default()).await.unwrap_err(),
