@@ -10,8 +10,10 @@
 
 pub mod backend;
 pub mod dockerfile;
+pub mod doozer;
 pub mod error;
 pub mod fingerprint;
+pub mod generate;
 pub mod graph;
 pub mod manifest;
 pub mod plan;

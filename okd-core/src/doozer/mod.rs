@@ -1,0 +1,1 @@
+//! Importing ocp-build-data (in progress).

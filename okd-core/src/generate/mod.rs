@@ -1,0 +1,1 @@
+//! Generating Doozer-style OKD sources (in progress).
