@@ -50,6 +50,9 @@ okd plan release.yaml --backend konflux"
     Graph(GraphArgs),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
+    /// Import release metadata from elsewhere into a release manifest.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Tools on single Dockerfiles: list FROM references, rewrite them.
     #[command(subcommand)]
     Dockerfile(DockerfileCommand),
@@ -169,6 +172,38 @@ pub enum DockerfileCommand {
         /// Write the result back to FILE (atomically) instead of printing it.
         #[arg(long)]
         in_place: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read an ocp-build-data branch as Doozer does and write an okd-build release manifest.
+    #[command(
+        name = "ocp-build-data",
+        after_help = "Group vars are substituted into every file first; the group and (with --variant okd) the \
+`okd:` overlays are layered as Doozer layers them; disabled and wip images are skipped. What cannot be \
+mapped is printed as a warning with its file and line.\n\nExamples:\n  \
+okd import ocp-build-data ~/ocp-build-data --variant okd -o okd-4.22.yaml\n  \
+okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -o payload.yaml"
+    )]
+    OcpBuildData {
+        /// A checkout of an ocp-build-data release branch (e.g. openshift-4.22).
+        dir: PathBuf,
+        /// `okd` applies the OKD overlays (group and image `okd:` stanzas, `okd.mode`).
+        #[arg(long, value_parser = ["okd"])]
+        variant: Option<String>,
+        /// Override a group var, NAME=VALUE. Repeatable.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_pair)]
+        vars: Vec<(String, String)>,
+        /// Only payload images and the members they build on.
+        #[arg(long)]
+        payload_only: bool,
+        /// Write the manifest to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the import report (imported, skipped, warnings) as JSON on stderr too.
+        #[arg(long)]
+        report_json: bool,
     },
 }
 

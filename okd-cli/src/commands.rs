@@ -16,7 +16,8 @@ use okd_core::{
 
 use crate::{
     cli::{
-        BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ListOutput, PlanArgs, ReleaseArgs,
+        BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ImportCommand, ListOutput,
+        PlanArgs, ReleaseArgs,
     },
     output::{self, print},
 };
@@ -29,6 +30,33 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Graph(args) => graph(args).await,
         Command::Backends(args) => backends(args, registry),
         Command::Dockerfile(cmd) => dockerfile_command(cmd),
+        Command::Import(ImportCommand::OcpBuildData {
+            dir,
+            variant,
+            vars,
+            payload_only,
+            out,
+            report_json,
+        }) => {
+            let options =
+                okd_core::doozer::ImportOptions { variant, vars: vars.into_iter().collect(), payload_only };
+            let import = okd_core::doozer::import(&dir, &options)?;
+            let mut report = String::new();
+            for w in &import.warnings {
+                report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
+            }
+            if report_json {
+                report.push_str(&output::to_json(&import)?);
+            }
+            report.push_str(&import.summary());
+            report.push('\n');
+            match out {
+                Some(path) => output::write_atomically(&path, &import.manifest)?,
+                None => print(&import.manifest)?,
+            }
+            eprint!("{report}");
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut crate::cli::Cli::command(), "okd", &mut buf);

@@ -35,8 +35,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Release> {
 /// Validates manifest `text` as if it had been read from `path` (used in errors, and as the base
 /// of relative paths).
 pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Result<Release> {
-    let raw: RawRelease = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let raw: RawRelease = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+        .map_err(|e| yaml_error(path, &e))?;
     Loader { path, text }.release(raw, options)
+}
+
+/// serde-saphyr's default budget (250,000 nodes) refuses releases past ~15,000 components. Every
+/// node takes at least two bytes of text, so limits that grow with the input admit any real
+/// manifest, while aliases (the way to blow a small text up) keep their default cap.
+fn yaml_options(len: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.max(len / 2 + 1);
+    budget.max_events = budget.max_events.max(len + 1);
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
