@@ -48,6 +48,14 @@ okd plan release.yaml --backend konflux"
         after_help = "Examples:\n  okd graph release.yaml --format dot | dot -Tsvg > graph.svg\n  okd graph release.yaml --format json"
     )]
     Graph(GraphArgs),
+    /// Write, per component, the source tree Doozer would hand to a build system: the build context
+    /// at the resolved commit, FROM lines rewritten, Doozer's ENV and LABEL lines added.
+    #[command(after_help = "Each tree gets `/Dockerfile` (the chosen Dockerfile, rewritten) and \
+`.okd-build/generated.json` (the inputs and the fingerprint). Nothing is written unless every \
+component checks out; each tree is written to a temporary folder and renamed into place.\n\n\
+Examples:\n  okd generate release.yaml --out generated/\n  \
+okd generate release.yaml --component cli --pin base=quay.io/okd/base@sha256:... --out generated/")]
+    Generate(GenerateArgs),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
     /// Import release metadata from elsewhere into a release manifest.
@@ -110,6 +118,28 @@ pub struct PlanArgs {
     /// A plan saved earlier with `--output json`: mark what has to be rebuilt since then.
     #[arg(long, value_name = "PLAN_JSON")]
     pub compare: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Output folder; one subfolder per component.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Generate only this component. Repeatable.
+    #[arg(long = "component", value_name = "NAME")]
+    pub components: Vec<String>,
+    /// MEMBER=IMAGE: use this exact image (e.g. a digest) for a member parent. Repeatable.
+    #[arg(long = "pin", value_name = "MEMBER=IMAGE", value_parser = parse_pair)]
+    pub pins: Vec<(String, String)>,
+    /// The run's time (RFC 3339), which goes into release strings; default now. Fix it to
+    /// generate byte-identical trees again.
+    #[arg(long, value_name = "TIME")]
+    pub timestamp: Option<String>,
+    /// The assembly named in release strings.
+    #[arg(long, default_value = "stream")]
+    pub assembly: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

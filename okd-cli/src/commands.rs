@@ -16,8 +16,8 @@ use okd_core::{
 
 use crate::{
     cli::{
-        BackendsArgs, Command, DockerfileCommand, GraphArgs, GraphFormat, ImportCommand, ListOutput,
-        PlanArgs, ReleaseArgs,
+        BackendsArgs, Command, DockerfileCommand, GenerateArgs, GraphArgs, GraphFormat, ImportCommand,
+        ListOutput, PlanArgs, ReleaseArgs,
     },
     output::{self, print},
 };
@@ -28,6 +28,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Validate(args) => validate(&args.release).await,
         Command::Plan(args) => plan_command(args, registry).await,
         Command::Graph(args) => graph(args).await,
+        Command::Generate(args) => generate(args).await,
         Command::Backends(args) => backends(args, registry),
         Command::Dockerfile(cmd) => dockerfile_command(cmd),
         Command::Import(ImportCommand::OcpBuildData {
@@ -69,12 +70,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
 /// Loads the manifest, reads the sources and plans: what every release command starts with.
 pub async fn load_plan(args: &ReleaseArgs) -> Result<Plan> {
     let release = manifest::load(&args.release, &LoadOptions { variant: args.variant.clone() })?;
-    let options = SourceOptions {
-        offline: args.offline,
-        cache_dir: args.cache_dir.clone().unwrap_or_else(SourceOptions::default_cache_dir),
-        ..SourceOptions::default()
-    };
-    let sources = source::read_sources(&release, &options).await?;
+    let sources = source::read_sources(&release, &source_options(args)).await?;
     plan::plan(Arc::new(release), &sources, &PlanOptions { strict: args.strict })
 }
 
@@ -121,6 +117,47 @@ async fn plan_command(args: PlanArgs, registry: &BackendRegistry) -> Result<u8> 
     };
     print(&text)?;
     Ok(0)
+}
+
+async fn generate(args: GenerateArgs) -> Result<u8> {
+    let timestamp = match &args.timestamp {
+        Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
+            Error::invalid(format!("--timestamp '{text}' is not an RFC 3339 time: {e}"))
+                .with_help("write e.g. 2026-11-23T12:00:00Z")
+        })?,
+        None => jiff::Timestamp::now(),
+    };
+    let release =
+        manifest::load(&args.release.release, &LoadOptions { variant: args.release.variant.clone() })?;
+    let source = source_options(&args.release);
+    let sources = source::read_sources(&release, &source).await?;
+    let release = Arc::new(release);
+    let plan = plan::plan(release.clone(), &sources, &PlanOptions { strict: args.release.strict })?;
+    let mut options = okd_core::generate::GenerateOptions::new(&release, args.out.clone(), source);
+    options.components = args.components;
+    options.pins = args.pins.into_iter().collect();
+    options.timestamp = timestamp;
+    options.assembly = args.assembly;
+    let generated = okd_core::generate::generate(&plan, &sources, &options).await?;
+    let mut text = String::new();
+    for g in &generated {
+        text.push_str(&format!("{}\t{}\t{}\n", g.component, g.release, g.dir.display()));
+    }
+    text.push_str(&format!(
+        "{} component source trees written under {}\n",
+        generated.len(),
+        args.out.display()
+    ));
+    print(&text)?;
+    Ok(0)
+}
+
+fn source_options(args: &ReleaseArgs) -> SourceOptions {
+    SourceOptions {
+        offline: args.offline,
+        cache_dir: args.cache_dir.clone().unwrap_or_else(SourceOptions::default_cache_dir),
+        ..SourceOptions::default()
+    }
 }
 
 async fn graph(args: GraphArgs) -> Result<u8> {

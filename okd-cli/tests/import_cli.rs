@@ -17,12 +17,23 @@ fn the_4_22_branch_imports_and_the_result_validates_offline() {
     let branch = PathBuf::from(shared).join("corpus/ocp-build-data/openshift-4.22");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("okd-4.22.yaml");
-    let run = okd(&["import", "ocp-build-data", branch.to_str().unwrap(), "--variant", "okd", "-o", out.to_str().unwrap()]);
+    let run = okd(&[
+        "import",
+        "ocp-build-data",
+        branch.to_str().unwrap(),
+        "--variant",
+        "okd",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(run.stdout.is_empty(), "with -o the manifest goes to the file only");
     let summary = stderr.lines().last().unwrap();
-    assert_eq!(summary, "263 image files: 250 imported (188 payload), 13 skipped (1 mode disabled, 12 mode disabled for okd), 14 warnings");
+    assert_eq!(
+        summary,
+        "263 image files: 250 imported (188 payload), 13 skipped (1 mode disabled, 12 mode disabled for okd), 14 warnings"
+    );
     for warning in stderr.lines().filter(|l| l.starts_with("warning: ")) {
         assert!(warning.contains(".yml:"), "every warning names its file and line: {warning}");
     }

@@ -37,9 +37,13 @@ fn main() {
         let started = Instant::now();
         let imported = import(&branch, &options).expect("import 4.22");
         let after_import = started.elapsed();
-        let release = load_str(&branch.join("release.yaml"), &imported.manifest, &LoadOptions::default()).expect("load");
+        let release = load_str(&branch.join("release.yaml"), &imported.manifest, &LoadOptions::default())
+            .expect("load");
         let sources = runtime
-            .block_on(read_sources(&release, &SourceOptions { offline: true, cache_dir: cache.clone(), jobs: 4 }))
+            .block_on(read_sources(
+                &release,
+                &SourceOptions { offline: true, cache_dir: cache.clone(), jobs: 4 },
+            ))
             .expect("sources");
         let planned = plan(Arc::new(release), &sources, &PlanOptions::default()).expect("plan");
         (after_import, started.elapsed(), planned.components.len())

@@ -69,6 +69,11 @@ pub struct Stage {
     pub from_ref: usize,
     /// 1-based line of the FROM keyword.
     pub line: u32,
+    /// Byte offset just after the FROM instruction: past its continuation lines and its line
+    /// break (the text's length when the file ends there without one). Text inserted here
+    /// becomes the first instruction of the stage, e.g. Doozer's `ENV` lines.
+    #[serde(skip)]
+    pub from_end: usize,
 }
 
 /// Which instruction an [`ImageRef`] comes from.

@@ -196,8 +196,10 @@ impl Cx<'_> {
             .and_then(|flag| flag.value.as_ref())
             .map(|value| value.value.to_string());
         let (line, _) = self.lines.line_col(from.from.span.start + self.base);
+        let last_token = from.as_.as_ref().map_or(span.end, |(_, name)| self.shift(&name.span).end);
+        let from_end = instruction_end(self.text, last_token, self.escape);
         self.aliases.push(alias.as_ref().map(|a| a.to_lowercase()));
-        self.stages.push(Stage { index, alias, platform, from_ref: self.refs.len(), line });
+        self.stages.push(Stage { index, alias, platform, from_ref: self.refs.len(), line, from_end });
         self.push_ref(RefKind::From, span, expanded, target);
         Ok(())
     }
@@ -292,6 +294,27 @@ impl Cx<'_> {
         self.push_ref(kind, span, expanded, target);
         Ok(())
     }
+}
+
+/// The byte offset just after the instruction whose last token ends at `last_token`: past the
+/// rest of that line and its line break. A line that ends with the escape character continues
+/// the instruction, so the blank and comment lines after it belong to it as well (buildkit
+/// skips them); a valid file can only end there, so the end of the text is the answer then.
+fn instruction_end(text: &str, last_token: usize, escape: char) -> usize {
+    let line_end = |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    let mut at = line_end(last_token.min(text.len()));
+    if !text[last_token.min(at)..at].trim_end().ends_with(escape) {
+        return at;
+    }
+    while at < text.len() {
+        let next = line_end(at);
+        let line = text[at..next].trim();
+        if !line.is_empty() && !line.starts_with('#') {
+            break;
+        }
+        at = next;
+    }
+    at
 }
 
 /// Splits ARG arguments into `name[=value]` words at whitespace outside quotes, keeping quotes

@@ -387,3 +387,34 @@ proptest! {
         arbitrary_parse(&text);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// What okd-build's generator relies on: text inserted at a stage's `from_end` becomes the
+    /// first instruction of that stage, and nothing else changes.
+    #[test]
+    fn text_inserted_at_from_end_starts_the_stage(plan in file_plan()) {
+        let g = plan.generate();
+        let before = parse_ok(&g.text);
+        let edits: Vec<Edit> = before
+            .stages
+            .iter()
+            .map(|s| {
+                let at_end = s.from_end == g.text.len() && !g.text.ends_with('\n');
+                let replacement = format!("{}ENV OKD_STAGE={}\n", if at_end { "\n" } else { "" }, s.index);
+                Edit { span: s.from_end..s.from_end, replacement }
+            })
+            .collect();
+        let text = rewrite(&g.text, &edits).unwrap();
+        let after = parse_ok(&text);
+        prop_assert_eq!(after.instruction_count, before.instruction_count + before.stages.len());
+        prop_assert_eq!(after.stages.len(), before.stages.len());
+        let raws = |d: &Dockerfile| d.refs.iter().map(|r| r.raw.clone()).collect::<Vec<_>>();
+        prop_assert_eq!(raws(&after), raws(&before));
+        for s in &after.stages {
+            let expected = format!("ENV OKD_STAGE={}\n", s.index);
+            prop_assert!(text[s.from_end..].starts_with(&expected), "stage {}:\n{}", s.index, text);
+        }
+    }
+}

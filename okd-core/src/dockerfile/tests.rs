@@ -61,9 +61,17 @@ fn multi_stage_with_every_kind_of_ref() {
                 alias: Some("builder".into()),
                 platform: Some("$BUILDPLATFORM".into()),
                 from_ref: 0,
-                line: 2
+                line: 2,
+                from_end: text.find("RUN").unwrap(),
             },
-            Stage { index: 1, alias: None, platform: None, from_ref: 2, line: 4 },
+            Stage {
+                index: 1,
+                alias: None,
+                platform: None,
+                from_ref: 2,
+                line: 4,
+                from_end: text.find("COPY").unwrap(),
+            },
         ]
     );
     assert_eq!(
@@ -398,4 +406,18 @@ fn quotes_in_from_are_removed_as_buildkit_does() {
     let df = parse(Path::new("Dockerfile"), text, &BTreeMap::new()).expect("parses");
     assert_eq!(df.refs[0].raw, "\"up/base:${V}\"");
     assert_eq!(df.refs[0].expanded, "up/base:1");
+}
+
+#[test]
+fn from_end_is_after_continuations_and_the_line_break() {
+    let ends = |text: &str| ok(text).stages.iter().map(|s| s.from_end).collect::<Vec<_>>();
+    let text = "FROM a \\\n  # note\n\n  AS b\nRUN x\nFROM b\r\nRUN y\nFROM c";
+    assert_eq!(ends(text), [text.find("RUN x").unwrap(), text.find("RUN y").unwrap(), text.len()]);
+    // A continuation after the last token takes the blank and comment lines after it.
+    let text = "FROM a \\\n# trailing\n";
+    assert_eq!(ends(text), [text.len()]);
+    let text = "# escape=`\nFROM a `\n  AS b\nRUN x\n";
+    assert_eq!(ends(text), [text.find("RUN").unwrap()]);
+    let text = "\u{feff}FROM a\nRUN x\n";
+    assert_eq!(ends(text), [text.find("RUN").unwrap()]);
 }

@@ -12,12 +12,16 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
-use tokio::{process::Command, sync::Semaphore, task::JoinSet};
+use tokio::{sync::Semaphore, task::JoinSet};
 
 use crate::{
     Error, ErrorKind, Result,
     manifest::{Component, Release, Source},
 };
+
+mod git;
+
+use git::{mirror_name, normalize, read_repository};
 
 /// How to read sources.
 #[derive(Debug, Clone)]
@@ -235,152 +239,81 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> 
     Ok(())
 }
 
-/// A stable folder name per URL: readable prefix plus a hash, so two URLs never share a mirror.
-fn mirror_name(url: &str) -> String {
-    let readable: String = url
-        .rsplit('/')
-        .next()
-        .unwrap_or("repo")
-        .trim_end_matches(".git")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-        .take(40)
-        .collect();
-    let digest = hex::encode(Sha256::digest(url.as_bytes()));
-    format!("{readable}-{}.git", &digest[..16])
+/// The bare mirror in the cache that holds `url`'s commits.
+pub fn mirror_dir(options: &SourceOptions, url: &str) -> PathBuf {
+    options.cache_dir.join(mirror_name(url))
 }
 
-type Wanted = (String, String, PathBuf, crate::Location);
-
-async fn read_repository(
-    url: &str,
-    mirror: &Path,
-    offline: bool,
-    wanted: Vec<Wanted>,
-) -> Result<Vec<(String, SourceState)>> {
-    if !offline && !mirror.join("HEAD").exists() {
-        std::fs::create_dir_all(mirror).map_err(|e| Error::io(mirror, "create the git cache", e))?;
-        git(mirror, &["init", "--bare", "--quiet"]).await?;
-    }
-    let mut commits: HashMap<String, std::result::Result<String, String>> = HashMap::new();
-    let mut out = Vec::new();
-    for (component, reference, dockerfile, declared_at) in wanted {
-        if !commits.contains_key(&reference) {
-            let commit = resolve_ref(url, mirror, &reference, offline).await;
-            let commit = match commit {
-                Ok(c) => Ok(c),
-                Err(e) if offline => Err(e.message().to_owned()),
-                Err(e) => {
-                    return Err(e.context(format!("component '{component}'")).with_location(declared_at));
-                }
-            };
-            commits.insert(reference.clone(), commit);
+/// Writes the build context of `snapshot` into `dest`, an existing empty folder: for a git
+/// source the `context` folder (relative to the repository root) of the snapshot's commit, from
+/// the cache mirror, as a checkout would write it; for a path source a copy of
+/// `<dir>/<context>` (see [`copy_tree`]). Reads only the cache: the commit was fetched when the
+/// sources were read.
+pub async fn export_context(
+    snapshot: &SourceSnapshot,
+    context: &str,
+    options: &SourceOptions,
+    dest: &Path,
+) -> Result<()> {
+    match &snapshot.origin {
+        Origin::Git { url, commit, .. } => {
+            git::checkout_tree(&mirror_dir(options, url), commit, context, dest).await.map_err(|e| {
+                let inside = normalize(Path::new(context));
+                e.context(format!("cannot export '{inside}' of {url} at {commit} from the git cache"))
+            })
         }
-        let state = match &commits[&reference] {
-            Err(reason) => SourceState::Unreadable { reason: reason.clone() },
-            Ok(commit) => {
-                let inside = normalize(&dockerfile);
-                let spec = format!("{commit}:{inside}");
-                let text = git(mirror, &["show", &spec]).await.map_err(|e| {
-                    Error::invalid_at(
-                        declared_at.clone(),
-                        format!("component '{component}': {url} has no {inside} at {commit}"),
-                        "fix `dockerfile` or `context`, or the ref",
-                    )
-                    .with_source(e)
-                })?;
-                SourceState::Read(SourceSnapshot {
-                    origin: Origin::Git {
-                        url: url.to_owned(),
-                        reference: reference.clone(),
-                        commit: commit.clone(),
-                    },
-                    dockerfile: text,
-                    dockerfile_path: PathBuf::from(format!(
-                        "{url}@{}:{inside}",
-                        &commit[..commit.len().min(12)]
-                    )),
-                    content: format!(
-                        "git:{commit}:{}",
-                        normalize(dockerfile.parent().unwrap_or(Path::new("")))
-                    ),
-                })
+        Origin::Path { dir } => {
+            let (from, to) = (dir.join(context), dest.to_path_buf());
+            tokio::task::spawn_blocking(move || copy_tree(&from, &to))
+                .await
+                .map_err(|e| Error::new(ErrorKind::Internal, "a copy task failed").with_source(e))?
+        }
+    }
+}
+
+/// The committer time of `commit` of `url` (seconds since the Unix epoch), from the cache.
+pub async fn commit_time(options: &SourceOptions, url: &str, commit: &str) -> Result<i64> {
+    git::committer_time(&mirror_dir(options, url), commit).await
+}
+
+/// `git describe --tags --always` of `commit` of `url`, from the cache. Mirrors fetch no tags,
+/// so this is usually the abbreviated commit, as in Doozer's shallow clones.
+pub async fn describe(options: &SourceOptions, url: &str, commit: &str) -> Result<String> {
+    git::describe(&mirror_dir(options, url), commit).await
+}
+
+/// Copies the folder `from` into the existing folder `to`, recursively: files keep their
+/// permission bits (so executables stay executable), symlinks are recreated as symlinks with
+/// the same target, `.git` folders are skipped, and sockets, pipes and devices are left out.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io(from, "list", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(from, "list", e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(|e| Error::io(&src, "inspect", e))?;
+        if kind.is_dir() {
+            if entry.file_name() != ".git" {
+                std::fs::create_dir(&dst).map_err(|e| Error::io(&dst, "create", e))?;
+                copy_tree(&src, &dst)?;
             }
-        };
-        out.push((component, state));
-    }
-    Ok(out)
-}
-
-/// `a/./b` -> `a/b`, without touching the disk; what `git show` expects.
-fn normalize(path: &Path) -> String {
-    path.components()
-        .filter(|p| !matches!(p, std::path::Component::CurDir))
-        .map(|p| p.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-async fn resolve_ref(url: &str, mirror: &Path, reference: &str, offline: bool) -> Result<String> {
-    let local = format!("refs/okd-cache/{}", sanitize_ref(reference));
-    if !offline {
-        let is_commit = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
-        let have =
-            is_commit && git(mirror, &["cat-file", "-e", &format!("{reference}^{{commit}}")]).await.is_ok();
-        if !have {
-            let refspec = if is_commit { reference.to_owned() } else { format!("+{reference}:{local}") };
-            git(mirror, &["fetch", "--quiet", "--no-tags", "--depth=1", url, &refspec]).await.map_err(
-                |e| {
-                    let not_found = e.message().contains("couldn't find remote ref")
-                        || e.message().contains("not our ref");
-                    let kind = if not_found { ErrorKind::InvalidInput } else { ErrorKind::Unavailable };
-                    Error::new(kind, format!("cannot fetch '{reference}' from {url}: {}", e.message()))
-                        .with_help(if not_found {
-                            "check the ref: a branch, tag or full commit of that repository"
-                        } else {
-                            "check the URL, your network and your git credentials"
-                        })
-                },
-            )?;
-            if is_commit {
-                return Ok(reference.to_owned());
-            }
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&src).map_err(|e| Error::io(&src, "read link", e))?;
+            symlink(&target, &dst)?;
+        } else if kind.is_file() {
+            // std::fs::copy copies the permission bits too.
+            std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, "copy", e))?;
         }
     }
-    for candidate in [local.as_str(), reference] {
-        if let Ok(commit) =
-            git(mirror, &["rev-parse", "--verify", "--quiet", &format!("{candidate}^{{commit}}")]).await
-        {
-            return Ok(commit.trim().to_owned());
-        }
-    }
-    Err(Error::new(ErrorKind::NotFound, format!("'{reference}' of {url} is not in the git cache")))
+    Ok(())
 }
 
-fn sanitize_ref(reference: &str) -> String {
-    reference.trim_start_matches("refs/").replace("..", "_")
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, link).map_err(|e| Error::io(link, "create symlink", e))
 }
 
-/// Runs `git` in `dir` without prompting for credentials; returns stdout.
-async fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| {
-            Error::new(ErrorKind::Unavailable, "cannot run git")
-                .with_source(e)
-                .with_help("install git and make sure it is on PATH")
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("git failed").trim();
-        return Err(Error::new(ErrorKind::Internal, format!("git {}: {last}", args[0])));
-    }
-    String::from_utf8(output.stdout)
-        .map_err(|e| Error::new(ErrorKind::Internal, "git printed non-UTF-8").with_source(e))
+#[cfg(not(unix))]
+fn symlink(_: &Path, link: &Path) -> Result<()> {
+    Err(Error::new(ErrorKind::NotImplemented, format!("cannot recreate the symlink {}", link.display()))
+        .with_help("copy sources that contain symlinks on a Unix system"))
 }
