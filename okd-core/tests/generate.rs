@@ -6,10 +6,12 @@
 use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
-    process::Command,
     sync::Arc,
 };
 
+mod common;
+
+use common::git;
 use okd_core::{
     ErrorKind,
     dockerfile::parse,
@@ -22,20 +24,6 @@ use okd_core::{
 const TIME: &str = "2024-10-31T09:07:23Z";
 const PIN: &str =
     "quay.io/pinned/base@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-fn git(dir: &Path, home: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@e", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", home)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

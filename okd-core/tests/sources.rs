@@ -2,7 +2,9 @@
 //! Git and path sources against real repositories made in temporary folders (file:// URLs; no
 //! network).
 
-use std::{path::Path, process::Command, sync::Arc};
+use std::{path::Path, sync::Arc};
+
+mod common;
 
 use okd_core::{
     ErrorKind,
@@ -12,17 +14,7 @@ use okd_core::{
 };
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    common::git(dir, dir, args)
 }
 
 /// A repository with a Dockerfile under `images/`, committed on `main`; returns the commit.
