@@ -5,6 +5,7 @@
 //! names the file, the line and the column, and says how to fix it. The format is documented in
 //! `docs/release-manifest.md`.
 
+mod component;
 mod load;
 mod raw;
 
