@@ -1,5 +1,8 @@
 //! okd-tests: test fakes and cross-crate integration tests for okd-build.
 //!
-//! The fakes (a Kubernetes API server validating against the real CRD schemas, Prow and GitHub
-//! endpoints) and the conformance suite arrive with the test-kit issue. Today the crate holds
-//! cross-crate tests under `tests/`.
+//! - [`schema`]: the real CRD schemas (from `$OKD_SHARED/schemas`) as validators.
+//! - [`kube`]: a fake Kubernetes API server on 127.0.0.1 that kube-rs talks to through an
+//!   ordinary kubeconfig, validating every object as a real server does.
+
+pub mod kube;
+pub mod schema;
