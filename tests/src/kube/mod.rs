@@ -1,1 +1,3 @@
-//! The fake Kubernetes API server (being built).
+//! A fake Kubernetes API server (being built). [`store`] is the object store under it.
+
+pub mod store;
