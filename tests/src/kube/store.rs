@@ -65,6 +65,10 @@ pub struct StoreEvent {
     pub resource_version: u64,
 }
 
+/// A resourceVersion older than the kept history: a watch from it answers 410 Gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
 /// Why a store operation failed; maps onto Kubernetes Status reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -126,12 +130,12 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// Events after `rv` for `gvr` in `namespace` (all namespaces when `None`), or `Err(())` when
+    /// Events after `rv` for `gvr` in `namespace` (all namespaces when `None`), or [`Gone`] when
     /// `rv` is older than the kept history (410 Gone).
-    pub fn events_since(&self, gvr: &Gvr, namespace: Option<&str>, rv: u64) -> Result<Vec<StoreEvent>, ()> {
+    pub fn events_since(&self, gvr: &Gvr, namespace: Option<&str>, rv: u64) -> Result<Vec<StoreEvent>, Gone> {
         let inner = self.lock();
         if rv < inner.compacted_to {
-            return Err(());
+            return Err(Gone);
         }
         Ok(inner
             .history
