@@ -1,0 +1,1 @@
+//! A fake GitHub REST API for commit statuses and check runs (being built).

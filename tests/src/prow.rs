@@ -1,0 +1,1 @@
+//! A fake Prow Gangway (being built).
