@@ -128,6 +128,7 @@ pub struct Error {
     location: Option<Box<Location>>,
     help: Option<String>,
     retryable: bool,
+    retry_after: Option<std::time::Duration>,
     #[source]
     source: Option<BoxError>,
 }
@@ -148,6 +149,7 @@ impl Error {
             location: None,
             help: None,
             retryable: kind.default_retryable(),
+            retry_after: None,
             source: None,
         }
     }
@@ -208,6 +210,19 @@ impl Error {
     pub fn set_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
         self
+    }
+
+    /// The service asked to wait this long before retrying (HTTP 429/503 `Retry-After`); makes
+    /// the error retryable.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self.retryable = true;
+        self
+    }
+
+    /// How long the service asked to wait before a retry, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
 
     /// Prefix the message with context, e.g. the component it happened in.

@@ -19,6 +19,8 @@ pub mod manifest;
 pub mod plan;
 pub mod registry;
 pub mod resolve;
+pub mod retry;
+pub mod schedule;
 pub mod source;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -1,0 +1,285 @@
+//! Running a build graph with bounded parallelism.
+//!
+//! A Kahn-style ready queue over a [`JoinSet`]: a component starts as soon as its own parents
+//! are done (no barrier between levels), at most `jobs` run at once, a failure marks every
+//! dependent skipped while independent work goes on, and cancellation aborts what runs and
+//! cancels what waits. Every backend runs its builds through this, so they all order, skip and
+//! cancel the same way.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    future::Future,
+};
+
+use jiff::Timestamp;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Error,
+    backend::{ComponentResult, EventKind, EventSink, Outcome},
+    graph::BuildGraph,
+};
+
+/// What one build produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The image reference.
+    pub image: String,
+    /// Its digest.
+    pub digest: String,
+    /// Whether an earlier build was taken instead of building.
+    pub reused: bool,
+}
+
+/// Runs `build(node)` for every node of `graph` in `selected` (all nodes when `None`), parents
+/// first, at most `jobs` at once. Nodes outside `selected` count as done. Returns one result per
+/// selected node, in build order. Events go to `events` as things happen.
+pub async fn run<F, Fut>(
+    graph: &BuildGraph,
+    selected: Option<&[usize]>,
+    jobs: usize,
+    cancel: CancellationToken,
+    events: EventSink,
+    build: F,
+) -> Vec<ComponentResult>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<Built, Error>> + Send + 'static,
+{
+    let n = graph.len();
+    let mut wanted = vec![selected.is_none(); n];
+    for &i in selected.unwrap_or(&[]) {
+        wanted[i] = true;
+    }
+    let mut waiting: Vec<usize> =
+        (0..n).map(|i| graph.parents(i).iter().filter(|&&p| wanted[p]).count()).collect();
+    let mut results: Vec<Option<ComponentResult>> = vec![None; n];
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    for &i in graph.order() {
+        if wanted[i] {
+            events.emit(graph.name(i), EventKind::Queued);
+            if waiting[i] == 0 {
+                ready.push_back(i);
+            }
+        }
+    }
+    let mut running: JoinSet<(usize, Timestamp, Result<Built, Error>)> = JoinSet::new();
+    let jobs = jobs.max(1);
+    let mut tasks: HashMap<tokio::task::Id, (usize, Timestamp)> = HashMap::new();
+    let mut started_at: Vec<Option<Timestamp>> = vec![None; n];
+    loop {
+        while running.len() < jobs && !cancel.is_cancelled() {
+            let Some(node) = ready.pop_front() else { break };
+            events.emit(graph.name(node), EventKind::Started);
+            let started = Timestamp::now();
+            started_at[node] = Some(started);
+            let work = build(node);
+            let handle = running.spawn(async move { (node, started, work.await) });
+            tasks.insert(handle.id(), (node, started));
+        }
+        if running.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            () = cancel.cancelled() => {
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                break;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (node, started, outcome) = match joined {
+            Ok(done) => done,
+            // A build task that panicked is that component's failure, not the run's end.
+            Err(e) => match tasks.get(&e.id()) {
+                Some(&(node, started)) => {
+                    (node, started, Err(Error::new(crate::ErrorKind::Internal, "the build task panicked")))
+                }
+                None => continue,
+            },
+        };
+        let name = graph.name(node).to_owned();
+        let result = match outcome {
+            Ok(built) => {
+                let kind = if built.reused {
+                    EventKind::Reused { image: built.image.clone(), digest: built.digest.clone() }
+                } else {
+                    EventKind::Succeeded { image: built.image.clone(), digest: built.digest.clone() }
+                };
+                events.emit(&name, kind);
+                for &child in graph.children(node) {
+                    if wanted[child] {
+                        waiting[child] -= 1;
+                        if waiting[child] == 0 && results[child].is_none() {
+                            ready.push_back(child);
+                        }
+                    }
+                }
+                ComponentResult {
+                    name,
+                    outcome: if built.reused { Outcome::Reused } else { Outcome::Succeeded },
+                    image: Some(built.image),
+                    digest: Some(built.digest),
+                    reason: None,
+                    started: Some(started),
+                    finished: Some(Timestamp::now()),
+                }
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                events.emit(&name, EventKind::Failed { reason: reason.clone() });
+                for dependent in graph.dependents_closure(node).into_iter().skip(1) {
+                    if wanted[dependent] && results[dependent].is_none() {
+                        events.emit(graph.name(dependent), EventKind::Skipped { because: name.clone() });
+                        results[dependent] = Some(ComponentResult {
+                            name: graph.name(dependent).to_owned(),
+                            outcome: Outcome::Skipped,
+                            image: None,
+                            digest: None,
+                            reason: Some(format!("{name} failed")),
+                            started: None,
+                            finished: None,
+                        });
+                    }
+                }
+                ComponentResult {
+                    name,
+                    outcome: Outcome::Failed,
+                    image: None,
+                    digest: None,
+                    reason: Some(reason),
+                    started: Some(started),
+                    finished: Some(Timestamp::now()),
+                }
+            }
+        };
+        results[node] = Some(result);
+    }
+    // Whatever has no result was cancelled.
+    graph
+        .order()
+        .iter()
+        .filter(|&&i| wanted[i])
+        .map(|&i| {
+            results[i].take().unwrap_or_else(|| ComponentResult {
+                name: graph.name(i).to_owned(),
+                outcome: Outcome::Cancelled,
+                image: None,
+                digest: None,
+                reason: Some("cancelled".into()),
+                started: started_at[i],
+                finished: Some(Timestamp::now()),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        time::Duration,
+    };
+
+    use super::*;
+
+    fn graph() -> BuildGraph {
+        // a, b -> c -> d; e independent
+        let names = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        BuildGraph::new(names, [(0, 2), (1, 2), (2, 3)]).unwrap()
+    }
+
+    fn ok(i: usize) -> Result<Built, Error> {
+        Ok(Built { image: format!("img{i}"), digest: format!("sha256:{i}"), reused: false })
+    }
+
+    #[tokio::test]
+    async fn parents_first_bounded_and_no_level_barrier() {
+        let g = graph();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let results = run(&g, None, 2, CancellationToken::new(), EventSink::discard(), |i| {
+            let (log, running, peak) = (log.clone(), running.clone(), peak.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                log.lock().unwrap().push(format!("start {i}"));
+                tokio::time::sleep(Duration::from_millis(if i == 4 { 60 } else { 10 })).await;
+                log.lock().unwrap().push(format!("end {i}"));
+                running.fetch_sub(1, Ordering::SeqCst);
+                ok(i)
+            }
+        })
+        .await;
+        assert!(results.iter().all(|r| r.outcome == Outcome::Succeeded));
+        assert!(peak.load(Ordering::SeqCst) <= 2);
+        let log = log.lock().unwrap().clone();
+        let pos = |s: &str| log.iter().position(|l| l == s).unwrap();
+        assert!(
+            pos("end 0") < pos("start 2") && pos("end 1") < pos("start 2") && pos("end 2") < pos("start 3")
+        );
+        // `c` does not wait for the slow independent `e` (no barrier between levels).
+        assert!(pos("start 2") < pos("end 4"), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_dependents_and_independents_finish() {
+        let g = graph();
+        let (sink, mut rx) = EventSink::channel();
+        let results = run(&g, None, 4, CancellationToken::new(), sink, |i| async move {
+            if i == 0 { Err(Error::new(crate::ErrorKind::BuildFailed, "RUN make failed")) } else { ok(i) }
+        })
+        .await;
+        let by: std::collections::HashMap<_, _> =
+            results.iter().map(|r| (r.name.as_str(), r.outcome)).collect();
+        assert_eq!(by["a"], Outcome::Failed);
+        assert_eq!((by["c"], by["d"]), (Outcome::Skipped, Outcome::Skipped));
+        assert_eq!((by["b"], by["e"]), (Outcome::Succeeded, Outcome::Succeeded));
+        let mut skipped = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let EventKind::Skipped { because } = &e.kind {
+                skipped.push((e.component, because.clone()));
+            }
+        }
+        assert_eq!(skipped, [("c".to_owned(), "a".to_owned()), ("d".to_owned(), "a".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn cancel_aborts_running_and_cancels_waiting() {
+        let g = graph();
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            trigger.cancel();
+        });
+        let results = run(&g, None, 4, cancel, EventSink::discard(), |i| async move {
+            tokio::time::sleep(Duration::from_secs(if i == 4 { 0 } else { 30 })).await;
+            ok(i)
+        })
+        .await;
+        let cancelled = results.iter().filter(|r| r.outcome == Outcome::Cancelled).count();
+        assert_eq!(cancelled, 4, "{results:?}");
+    }
+
+    #[tokio::test]
+    async fn only_selected_nodes_run() {
+        let g = graph();
+        let results = run(
+            &g,
+            Some(&[2, 3]),
+            2,
+            CancellationToken::new(),
+            EventSink::discard(),
+            |i| async move { ok(i) },
+        )
+        .await;
+        assert_eq!(results.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["c", "d"]);
+    }
+}
