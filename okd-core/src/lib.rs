@@ -22,5 +22,7 @@ pub mod resolve;
 pub mod retry;
 pub mod schedule;
 pub mod source;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -189,6 +189,25 @@ impl<T: BuildBackend + ?Sized> BuildBackend for Arc<T> {
     }
 }
 
+/// The run id of building `plan`: the release, its version and a hash of the fingerprints of
+/// the components built. Deterministic, so a resubmission of the same plan names the same run
+/// (and finds its remote objects instead of creating new ones), and another process can ask
+/// for its status or cancel it.
+pub fn run_id(plan: &BackendPlan, options: &BuildOptions) -> RunId {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for c in &plan.core.components {
+        if options.only.is_empty() || options.only.contains(&c.name) {
+            h.update(c.name.as_bytes());
+            h.update([0]);
+            h.update(c.fingerprint.as_deref().unwrap_or("-").as_bytes());
+            h.update([0]);
+        }
+    }
+    let release = &plan.core.release;
+    RunId(format!("{}-{}-{}", release.name, plan.backend, &hex::encode(h.finalize())[..12]))
+}
+
 /// Writes artifacts under `dir` as `dir/<repository or "_">/<path>`; shared by backends whose
 /// render is "write the files". Refuses paths that would leave `dir`.
 pub fn write_artifacts(artifacts: &[Artifact], dir: &Path) -> Result<RenderSummary> {
