@@ -1,1 +1,0 @@
-//! A fake Prow Gangway (being built).
