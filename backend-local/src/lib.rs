@@ -3,7 +3,9 @@
 //! Registered with its capabilities; its operations are not built yet and return NotImplemented.
 
 mod backend;
+pub mod client;
 mod config;
+pub mod state;
 
 pub use backend::{local, local_info};
 pub use config::LocalConfig;

@@ -1,0 +1,1 @@
+//! The container engine client (being built).

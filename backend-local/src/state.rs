@@ -1,0 +1,1 @@
+//! The build state store (being built).
