@@ -3,5 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+# The local engine (Podman API service, registry on 127.0.0.1:5000, okd-mini's base image): the
+# local backend's tests build and push through it. If it cannot start, the tests do not run.
+engine_env="$(scripts/engine.sh start | tail -n 1)"
+case "$engine_env" in
+  "export CONTAINER_HOST=unix://"*) eval "$engine_env" ;;
+  *) echo "test: scripts/engine.sh start printed no CONTAINER_HOST line" >&2; exit 1 ;;
+esac
+export OKD_REGISTRY=127.0.0.1:5000
+echo "test: CONTAINER_HOST=$CONTAINER_HOST OKD_REGISTRY=$OKD_REGISTRY" >&2
 echo "test: OKD_SHARED=${OKD_SHARED:-<unset: tests that read ../shared will say they skip>}" >&2
 cargo test --workspace --locked "$@"

@@ -1,22 +1,39 @@
-//! The local backend: its description and construction.
-//!
-//! Engine discovery, builds, the state store and payload assembly are not built yet; until they
-//! are, the backend is a [`Skeleton`] that answers NotImplemented.
+//! The local backend: builds the plan on a Podman or Docker engine, parents first, reusing
+//! every image whose fingerprint was built before and still exists.
 
-use std::sync::Arc;
-
-use okd_core::{
-    Result,
-    backend::{BackendInfo, BuildBackend, Capabilities, Maturity, Skeleton, TriggerModel},
-    registry::BackendConfig,
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
 };
 
-use crate::{LOCAL, config::LocalConfig};
+use async_trait::async_trait;
+use okd_core::{
+    Error, ErrorKind, Result,
+    backend::{
+        Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
+        EventKind, EventSink, Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel,
+        run_id, write_artifacts,
+    },
+    plan::{Plan, PlannedComponent, PlannedSource},
+    registry::BackendConfig,
+    schedule::{self, Built},
+    source::{Origin, SourceOptions, SourceSnapshot, export_context},
+};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    LOCAL,
+    client::{BuildRequest, Engine},
+    config::LocalConfig,
+    state::{BuildRecord, StateStore},
+};
 
 /// A `local` backend from registry configuration.
 pub fn local(config: &BackendConfig) -> Result<Arc<dyn BuildBackend>> {
-    LocalConfig::parse(LOCAL, config)?;
-    Ok(Arc::new(Skeleton::new(local_info)))
+    let config = LocalConfig::parse(LOCAL, config)?;
+    Ok(Arc::new(LocalBackend::new(config)?))
 }
 
 /// What building on a local engine is and costs.
@@ -24,7 +41,7 @@ pub fn local_info() -> BackendInfo {
     BackendInfo {
         name: LOCAL,
         summary: "Podman or Docker on this machine, through the Docker-compatible API",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Working,
         capabilities: Capabilities {
             source_of_truth: "the release manifest",
             config_location: "none beyond the release manifest",
@@ -39,5 +56,287 @@ pub fn local_info() -> BackendInfo {
             status_after_restart: true,
             kubernetes: false,
         },
+    }
+}
+
+/// Builds on the engine found from the configuration, keeping history in a [`StateStore`].
+#[derive(Debug)]
+pub struct LocalBackend {
+    config: LocalConfig,
+    state_dir: PathBuf,
+    state: Arc<StateStore>,
+    engine: OnceCell<Engine>,
+    /// Runs in progress in this process, so `cancel` can stop them.
+    running: Mutex<HashMap<RunId, CancellationToken>>,
+}
+
+impl LocalBackend {
+    /// A backend with its state store opened (engines are connected on first use).
+    pub fn new(config: LocalConfig) -> Result<Self> {
+        let state_dir = config.state.as_ref().map_or_else(StateStore::default_dir, PathBuf::from);
+        let state = Arc::new(StateStore::open(&state_dir)?);
+        Ok(LocalBackend { config, state_dir, state, engine: OnceCell::new(), running: Mutex::default() })
+    }
+
+    /// Where this backend keeps its database and build logs.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    async fn engine(&self) -> Result<&Engine> {
+        self.engine.get_or_try_init(|| Engine::connect(self.config.engine.as_deref())).await
+    }
+
+    fn source_options(&self) -> SourceOptions {
+        SourceOptions {
+            cache_dir: self
+                .config
+                .cache
+                .as_ref()
+                .map_or_else(SourceOptions::default_cache_dir, PathBuf::from),
+            ..SourceOptions::default()
+        }
+    }
+}
+
+/// Everything one component's build needs, copied out of the plan so the task owns it.
+#[derive(Debug, Clone)]
+struct Job {
+    component: String,
+    fingerprint: String,
+    image: String,
+    dockerfile: String,
+    build_args: std::collections::BTreeMap<String, String>,
+    context: Context,
+    log: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+enum Context {
+    /// A folder read in place.
+    Dir(PathBuf),
+    /// A git commit's context, exported from the cache into a temporary folder for the build.
+    Git { url: String, commit: String, context: String },
+}
+
+fn job(plan: &Plan, c: &PlannedComponent, logs: &Path) -> Result<Job> {
+    let not_read = || {
+        Error::invalid(format!("component '{}': its source was not read, so it cannot be built", c.name))
+            .with_help("run without --offline, or fetch the source into the git cache first")
+    };
+    let fingerprint = c.fingerprint.clone().ok_or_else(not_read)?;
+    let dockerfile = c.rewritten.clone().ok_or_else(not_read)?;
+    let manifest = plan
+        .release
+        .component(&c.name)
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "planned component not in release"))?;
+    let context = match &c.source {
+        PlannedSource::Path { path, .. } => Context::Dir(plan.release.dir.join(path).join(&manifest.context)),
+        PlannedSource::Commit { url, commit, .. } => {
+            Context::Git { url: url.clone(), commit: commit.clone(), context: manifest.context.clone() }
+        }
+        PlannedSource::Unreadable { .. } => return Err(not_read()),
+    };
+    Ok(Job {
+        component: c.name.clone(),
+        fingerprint,
+        image: c.image.clone(),
+        dockerfile,
+        build_args: c.build_args.clone(),
+        context,
+        log: logs.join(format!("{}.log", c.name)),
+    })
+}
+
+/// Builds (or reuses) one component.
+async fn build_one(
+    job: Job,
+    engine: Engine,
+    state: Arc<StateStore>,
+    sources: SourceOptions,
+    options: (bool, bool),
+    events: EventSink,
+) -> Result<Built> {
+    let (force, push) = options;
+    if !force && let Some(record) = state.lookup(LOCAL, &job.fingerprint)? {
+        if engine.image_id(&record.image_id).await?.is_some() {
+            // Same inputs as an image we still have: retag it under this release's name.
+            engine.tag(&record.image_id, &job.image).await?;
+            let digest = record.digest.clone().unwrap_or_else(|| record.image_id.clone());
+            return Ok(Built { image: job.image, digest, reused: true });
+        }
+        state.forget(LOCAL, &job.fingerprint)?;
+    }
+    let temp = tempdir_for(&job)?;
+    let context_dir = match &job.context {
+        Context::Dir(dir) => dir.clone(),
+        Context::Git { url, commit, context } => {
+            let snapshot = SourceSnapshot {
+                origin: Origin::Git { url: url.clone(), reference: commit.clone(), commit: commit.clone() },
+                dockerfile: String::new(),
+                dockerfile_path: PathBuf::new(),
+                content: String::new(),
+            };
+            let dest = temp.join("context");
+            export_context(&snapshot, context, &sources, &dest).await?;
+            dest
+        }
+    };
+    if let Some(parent) = job.log.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create the log folder", e))?;
+    }
+    let mut log_file =
+        std::fs::File::create(&job.log).map_err(|e| Error::io(&job.log, "create the build log", e))?;
+    let request = BuildRequest {
+        context_dir,
+        dockerfile: job.dockerfile.clone(),
+        tag: job.image.clone(),
+        build_args: job.build_args.clone(),
+        labels: [("io.okd-build.fingerprint".to_owned(), job.fingerprint.clone())].into(),
+        platform: None,
+        no_cache: force,
+    };
+    let component = job.component.clone();
+    let mut log = |line: &str| {
+        use std::io::Write;
+        let _ = writeln!(log_file, "{line}");
+        events.emit(&component, EventKind::Log { line: line.to_owned() });
+    };
+    let built = engine.build(&request, &mut log).await;
+    let _ = std::fs::remove_dir_all(&temp);
+    let image_id = built.map_err(|e| {
+        let log = format!("the full log is {}", job.log.display());
+        let help = e.help().map_or(log.clone(), |h| format!("{h}\n{log}"));
+        e.with_help(help)
+    })?;
+    let digest = if push { Some(engine.push(&job.image).await?) } else { None };
+    state.record_build(&BuildRecord {
+        backend: LOCAL.to_owned(),
+        fingerprint: job.fingerprint.clone(),
+        component: job.component.clone(),
+        image: job.image.clone(),
+        image_id: image_id.clone(),
+        digest: digest.clone(),
+        built_at: jiff::Timestamp::now(),
+        log: Some(job.log.clone()),
+    })?;
+    Ok(Built { image: job.image, digest: digest.unwrap_or(image_id), reused: false })
+}
+
+fn tempdir_for(job: &Job) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("okd-build-{}-{}", std::process::id(), job.component));
+    if matches!(job.context, Context::Git { .. }) {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "create", e))?;
+    }
+    Ok(dir)
+}
+
+#[async_trait]
+impl BuildBackend for LocalBackend {
+    fn info(&self) -> BackendInfo {
+        local_info()
+    }
+
+    async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
+        // What a local build uses beyond the sources: each component's rewritten Dockerfile.
+        let artifacts = plan
+            .components
+            .iter()
+            .filter_map(|c| {
+                Some(Artifact {
+                    repository: None,
+                    path: format!("{}/Dockerfile", c.name),
+                    content: c.rewritten.clone()?,
+                    components: vec![c.name.clone()],
+                })
+            })
+            .collect();
+        Ok(BackendPlan { backend: LOCAL, core: plan, artifacts })
+    }
+
+    async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {
+        write_artifacts(&plan.artifacts, dir)
+    }
+
+    async fn build(
+        &self,
+        plan: &BackendPlan,
+        options: &BuildOptions,
+        events: EventSink,
+    ) -> Result<RunReport> {
+        let run = run_id(plan, options);
+        let core = &plan.core;
+        for name in &options.only {
+            if core.component(name).is_none() {
+                return Err(Error::invalid(format!("--only {name}: the release has no such component")));
+            }
+        }
+        let selected: Vec<&PlannedComponent> = core
+            .components
+            .iter()
+            .filter(|c| options.only.is_empty() || options.only.contains(&c.name))
+            .collect();
+        let logs = self.state_dir.join("logs").join(&run.0);
+        let jobs: HashMap<usize, Job> =
+            selected.iter().map(|c| Ok((c.index, job(core, c, &logs)?))).collect::<Result<_>>()?;
+        let engine = self.engine().await?.clone();
+        let names: Vec<String> = selected.iter().map(|c| c.name.clone()).collect();
+        self.state.start_run(&run, LOCAL, &names)?;
+        let cancel = CancellationToken::new();
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(run.clone(), cancel.clone());
+        let started = jiff::Timestamp::now();
+        let indices: Vec<usize> = selected.iter().map(|c| c.index).collect();
+        let jobs_n = if options.jobs == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            options.jobs
+        };
+        let (state, sources) = (self.state.clone(), self.source_options());
+        let results =
+            schedule::run(&core.graph, Some(&indices), jobs_n, cancel.clone(), events.clone(), |i| {
+                let job = jobs[&i].clone();
+                let (engine, state, sources, events) =
+                    (engine.clone(), state.clone(), sources.clone(), events.clone());
+                let flags = (options.force, options.push);
+                build_one(job, engine, state, sources, flags, events)
+            })
+            .await;
+        for r in &results {
+            self.state.record_result(&run, r)?;
+        }
+        let final_state = if cancel.is_cancelled() { RunState::Cancelled } else { RunState::Finished };
+        self.state.finish_run(&run, final_state)?;
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&run);
+        Ok(RunReport {
+            run,
+            backend: LOCAL.to_owned(),
+            started,
+            finished: jiff::Timestamp::now(),
+            components: results,
+        })
+    }
+
+    async fn status(&self, run: &RunId) -> Result<RunStatus> {
+        self.state.run_status(run)?.ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("no run {run} in {}", self.state_dir.display()))
+        })
+    }
+
+    async fn cancel(&self, run: &RunId) -> Result<()> {
+        let token = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(run).cloned();
+        match token {
+            Some(token) => {
+                token.cancel();
+                Ok(())
+            }
+            None if self.state.run_status(run)?.is_some() => Err(Error::new(
+                ErrorKind::NotImplemented,
+                format!(
+                    "run {run} is not running in this process; cancelling another process's run is not built"
+                ),
+            )
+            .with_help("stop the other `okd build` with Ctrl-C")),
+            None => Err(Error::new(ErrorKind::NotFound, format!("no run {run}"))),
+        }
     }
 }

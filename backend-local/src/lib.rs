@@ -7,7 +7,7 @@ pub mod client;
 mod config;
 pub mod state;
 
-pub use backend::{local, local_info};
+pub use backend::{LocalBackend, local, local_info};
 pub use config::LocalConfig;
 
 /// Registry name of the local engine backend.

@@ -56,6 +56,16 @@ component checks out; each tree is written to a temporary folder and renamed int
 Examples:\n  okd generate release.yaml --out generated/\n  \
 okd generate release.yaml --component cli --pin base=quay.io/okd/base@sha256:... --out generated/")]
     Generate(GenerateArgs),
+    /// Build the release through a backend: parents first, only what changed, logs kept.
+    #[command(
+        after_help = "Components whose fingerprint was built before, and whose image still exists, are \
+reused, not rebuilt (--force rebuilds). A failed component skips its dependents; the rest still build. \
+Each component's log is kept under the state folder; Ctrl-C cancels cleanly.\n\n\
+Examples:\n  okd build examples/okd-mini/release.yaml --backend local\n  \
+okd build release.yaml --backend local --only cli --force\n  \
+okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
+    )]
+    Build(BuildArgs),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
     /// Import release metadata from elsewhere into a release manifest.
@@ -140,6 +150,37 @@ pub struct GenerateArgs {
     /// The assembly named in release strings.
     #[arg(long, default_value = "stream")]
     pub assembly: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// The backend (see `okd backends`).
+    #[arg(long, short)]
+    pub backend: String,
+    /// At most N builds at once (default: the number of CPUs).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Build only this component (its parents must exist). Repeatable.
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Rebuild even what was built before with the same fingerprint.
+    #[arg(long)]
+    pub force: bool,
+    /// Push every image to the release's output registry.
+    #[arg(long)]
+    pub push: bool,
+    /// `table` prints progress lines and a summary; `json` prints one event per line.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+    /// Container engine: unix:///path/to.sock or tcp://host:port (default: CONTAINER_HOST,
+    /// DOCKER_HOST, the usual sockets, else a private `podman system service`).
+    #[arg(long, value_name = "URL")]
+    pub engine: Option<String>,
+    /// State folder: build history and logs (default: $XDG_STATE_HOME/okd).
+    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

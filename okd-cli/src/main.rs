@@ -1,6 +1,7 @@
 //! `okd`: the one place where okd-build is wired together. It parses the command line, builds the
 //! backend registry, runs the command and turns errors into diagnostics and exit codes.
 
+mod build;
 mod cli;
 mod commands;
 mod diagnostic;

@@ -1,1 +1,0 @@
-//! The container engine client (being built).

@@ -1,1 +1,0 @@
-//! The build state store (being built).

@@ -1,0 +1,433 @@
+//! The build state store: round trips, runs and resume, concurrency across threads and processes.
+//!
+//! `child_writer` and `child_default_dir` do nothing unless `OKD_STATE_CHILD` is set: the
+//! multi-process tests run this test binary again with it set, as separate okd-build processes.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::{Arc, Barrier},
+    thread,
+    time::{Duration, Instant},
+};
+
+use backend_local::state::{BuildRecord, StateStore};
+use jiff::Timestamp;
+use okd_core::{
+    ErrorKind,
+    backend::{ComponentResult, Outcome, RunId, RunState},
+};
+use rusqlite::Connection;
+
+const CHILD: &str = "OKD_STATE_CHILD";
+
+fn open(dir: &Path) -> StateStore {
+    StateStore::open(dir).expect("open the state store")
+}
+
+fn raw(dir: &Path) -> Connection {
+    let conn = Connection::open(dir.join("state.db")).expect("open raw");
+    conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+    conn
+}
+
+/// Record `i` of `backend`; large enough (a few KiB) to span several database pages.
+fn record(backend: &str, i: usize) -> BuildRecord {
+    let fingerprint = format!("sha256:{i:064x}");
+    BuildRecord {
+        backend: backend.to_owned(),
+        component: format!("c{i}"),
+        image: format!("localhost/okd/c{i}:{}", &fingerprint[7..19]),
+        image_id: fingerprint.repeat(40),
+        digest: Some(format!("sha256:{:064x}", i + 1)),
+        built_at: Timestamp::from_nanosecond(1_750_000_000_123_456_789 + i as i128).expect("timestamp"),
+        log: Some(PathBuf::from(format!("/state/logs/{backend}/c{i}.log"))),
+        fingerprint,
+    }
+}
+
+fn result(name: &str, outcome: Outcome) -> ComponentResult {
+    let built = matches!(outcome, Outcome::Succeeded | Outcome::Reused);
+    ComponentResult {
+        name: name.to_owned(),
+        outcome,
+        image: built.then(|| format!("localhost/okd/{name}:latest")),
+        digest: built.then(|| format!("sha256:{:064}", 7)),
+        reason: (!built).then(|| "exit status 1".to_owned()),
+        started: Some(Timestamp::from_second(1_750_000_000).expect("timestamp")),
+        finished: Some(Timestamp::from_nanosecond(1_750_000_001_000_000_001).expect("timestamp")),
+    }
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn outcomes(store: &StateStore, run: &RunId) -> (RunState, Vec<(String, Outcome)>) {
+    let status = store.run_status(run).expect("status").expect("run exists");
+    (status.state, status.components.into_iter().map(|c| (c.name, c.outcome)).collect())
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+#[test]
+fn builds_round_trip_upsert_and_forget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let first = record("local", 1);
+    assert_eq!(store.lookup("local", &first.fingerprint).expect("lookup"), None);
+    store.record_build(&first).expect("record");
+    assert_eq!(store.lookup("local", &first.fingerprint).expect("lookup"), Some(first.clone()));
+    assert_eq!(store.lookup("prow", &first.fingerprint).expect("lookup"), None, "keyed by backend too");
+
+    let bare = BuildRecord { digest: None, log: None, ..record("local", 2) };
+    store.record_build(&bare).expect("record");
+    assert_eq!(store.lookup("local", &bare.fingerprint).expect("lookup"), Some(bare.clone()));
+
+    // Upsert: same (backend, fingerprint) replaces the record, one row.
+    let rebuilt = BuildRecord { image_id: "sha256:new".into(), built_at: Timestamp::now(), ..first.clone() };
+    store.record_build(&rebuilt).expect("record again");
+    assert_eq!(store.lookup("local", &first.fingerprint).expect("lookup"), Some(rebuilt));
+    assert_eq!(count(&raw(dir.path()), "SELECT count(*) FROM builds"), 2);
+
+    // Survives reopening; timestamps are RFC 3339 text.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.lookup("local", &bare.fingerprint).expect("lookup"), Some(bare.clone()));
+    let text: String = raw(dir.path())
+        .query_row("SELECT built_at FROM builds WHERE component = 'c2'", [], |r| r.get(0))
+        .expect("built_at");
+    assert_eq!(text, "2025-06-15T15:06:40.123456791Z");
+
+    store.forget("local", &bare.fingerprint).expect("forget");
+    assert_eq!(store.lookup("local", &bare.fingerprint).expect("lookup"), None);
+    store.forget("local", &bare.fingerprint).expect("forgetting nothing is fine");
+    assert!(store.lookup("local", &first.fingerprint).expect("lookup").is_some());
+}
+
+#[test]
+fn runs_resume_keeping_finished_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let run = RunId("okd-mini-local-0123456789ab".into());
+    store.start_run(&run, "local", &names(&["builder", "base", "cli", "tests"])).expect("start");
+    assert_eq!(outcomes(&store, &run), (RunState::Running, vec![]));
+    store.record_result(&run, &result("base", Outcome::Reused)).expect("result");
+    store.record_result(&run, &result("builder", Outcome::Succeeded)).expect("result");
+    store.record_result(&run, &result("cli", Outcome::Failed)).expect("result");
+    store.record_result(&run, &result("tests", Outcome::Skipped)).expect("result");
+
+    // Resume: succeeded and reused results stay, in start_run's order; the rest are retried.
+    store.start_run(&run, "local", &names(&["builder", "base", "cli", "tests"])).expect("resume");
+    let kept = vec![("builder".to_owned(), Outcome::Succeeded), ("base".to_owned(), Outcome::Reused)];
+    assert_eq!(outcomes(&store, &run), (RunState::Running, kept));
+    let status = store.run_status(&run).expect("status").expect("run");
+    assert_eq!(status.components[0].finished, result("builder", Outcome::Succeeded).finished);
+    assert_eq!(status.components[1].digest, result("base", Outcome::Reused).digest);
+
+    store.record_result(&run, &result("tests", Outcome::Succeeded)).expect("result");
+    store.record_result(&run, &result("cli", Outcome::Succeeded)).expect("result");
+    store.record_result(&run, &result("extra", Outcome::Cancelled)).expect("unlisted goes last");
+    store.finish_run(&run, RunState::Finished).expect("finish");
+    let (state, got) = outcomes(&store, &run);
+    assert_eq!(state, RunState::Finished);
+    let order: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(order, ["builder", "base", "cli", "tests", "extra"]);
+
+    // Starting a finished run starts it afresh.
+    store.start_run(&run, "local", &names(&["builder"])).expect("restart");
+    assert_eq!(outcomes(&store, &run), (RunState::Running, vec![]));
+
+    // Unknown runs, another backend's run.
+    let ghost = RunId("ghost".into());
+    assert!(store.run_status(&ghost).expect("status").is_none());
+    let e = store.record_result(&ghost, &result("x", Outcome::Failed)).expect_err("unknown run");
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        store.finish_run(&ghost, RunState::Finished).expect_err("unknown").kind(),
+        ErrorKind::NotFound
+    );
+    let e = store.start_run(&run, "prow", &[]).expect_err("owned by local");
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+
+    // runs(): newest first, per backend, limited.
+    for i in 0..3 {
+        let r = RunId(format!("later-{i}"));
+        store.start_run(&r, "local", &names(&["a"])).expect("start");
+        store.finish_run(&r, RunState::Cancelled).expect("finish");
+    }
+    store.start_run(&RunId("other".into()), "prow", &[]).expect("start");
+    let listed: Vec<String> = store.runs("local", 3).expect("runs").into_iter().map(|s| s.run.0).collect();
+    assert_eq!(listed, ["later-2", "later-1", "later-0"]);
+    assert_eq!(store.runs("local", 10).expect("runs").len(), 4);
+    assert_eq!(store.runs("prow", 10).expect("runs")[0].state, RunState::Running);
+}
+
+#[test]
+fn a_crash_leaves_the_run_running_with_its_results_and_no_half_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = RunId("crashed".into());
+    {
+        let store = open(dir.path());
+        store.start_run(&run, "local", &names(&["a", "b", "c"])).expect("start");
+        store.record_result(&run, &result("a", Outcome::Succeeded)).expect("result");
+        store.record_build(&record("local", 1)).expect("record");
+        // A writer that dies mid-transaction: its rows never become visible.
+        let mut conn = raw(dir.path());
+        let tx = conn.transaction().expect("begin");
+        let half = "INSERT INTO builds (backend, fingerprint, component, image, image_id, built_at)
+                    VALUES ('local', 'sha256:half', 'c', 'i', 'id', '2025-01-01T00:00:00Z')";
+        tx.execute(half, []).expect("insert");
+        tx.execute("UPDATE runs SET state = 'finished'", []).expect("update");
+        drop(tx);
+        drop(conn);
+        // The store is dropped without finish_run.
+    }
+    let store = open(dir.path());
+    let expected = (RunState::Running, vec![("a".to_owned(), Outcome::Succeeded)]);
+    assert_eq!(outcomes(&store, &run), expected);
+    assert_eq!(store.lookup("local", "sha256:half").expect("lookup"), None);
+    assert_eq!(
+        store.lookup("local", &record("local", 1).fingerprint).expect("lookup"),
+        Some(record("local", 1))
+    );
+    // Resuming keeps the finished result.
+    store.start_run(&run, "local", &names(&["a", "b", "c"])).expect("resume");
+    assert_eq!(outcomes(&store, &run), expected);
+}
+
+#[test]
+fn threads_with_their_own_stores_all_land() {
+    const THREADS: usize = 4;
+    const EACH: usize = 50;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (dir, barrier) = (dir.path().to_owned(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait(); // all open the new database at once
+                let store = open(&dir);
+                for i in 0..EACH {
+                    store.record_build(&record(&format!("t{t}"), i)).expect("no busy error");
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().expect("thread");
+    }
+    let elapsed = start.elapsed();
+    let conn = raw(dir.path());
+    assert_eq!(count(&conn, "SELECT count(*) FROM builds"), (THREADS * EACH) as i64);
+    let store = open(dir.path());
+    for t in 0..THREADS {
+        for i in 0..EACH {
+            let want = record(&format!("t{t}"), i);
+            assert_eq!(store.lookup(&want.backend, &want.fingerprint).expect("lookup"), Some(want));
+        }
+    }
+    println!("{THREADS} threads x {EACH} record_build: {elapsed:?}");
+}
+
+#[test]
+fn a_writer_waits_for_another_write_transaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    open(dir.path()).record_build(&record("local", 0)).expect("record");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = {
+        let dir = dir.path().to_owned();
+        thread::spawn(move || {
+            let mut conn = raw(&dir);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).expect("begin");
+            tx.execute("DELETE FROM builds", []).expect("delete");
+            locked_tx.send(()).expect("send");
+            thread::sleep(Duration::from_millis(400));
+            tx.commit().expect("commit");
+        })
+    };
+    locked_rx.recv().expect("lock taken");
+    let start = Instant::now();
+    let store = open(dir.path());
+    assert_eq!(
+        store.lookup("local", &record("local", 0).fingerprint).expect("readers do not wait"),
+        Some(record("local", 0)),
+        "WAL readers see the last commit"
+    );
+    store.record_build(&record("local", 1)).expect("waits, then writes");
+    let waited = start.elapsed();
+    holder.join().expect("holder");
+    assert!(waited >= Duration::from_millis(300), "it waited for the lock ({waited:?})");
+    assert_eq!(store.lookup("local", &record("local", 0).fingerprint).expect("lookup"), None);
+    assert!(store.lookup("local", &record("local", 1).fingerprint).expect("lookup").is_some());
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(dir.path()));
+    raw(dir.path()).pragma_update(None, "user_version", 99).expect("set version");
+    let e = StateStore::open(dir.path()).expect_err("newer schema");
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    let message = e.to_string();
+    assert!(message.contains("schema version 99"), "{message}");
+    assert!(message.contains(&dir.path().join("state.db").display().to_string()), "{message}");
+    assert!(e.help().is_some_and(|h| h.contains("upgrade okd-build")));
+}
+
+#[test]
+fn the_database_is_wal_and_not_a_database_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir.path().join("nested/state"));
+    assert_eq!(store.path(), dir.path().join("nested/state/state.db"));
+    let conn = Connection::open(store.path()).expect("raw");
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+    assert_eq!(mode, "wal");
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(version, backend_local::state::SCHEMA_VERSION);
+
+    let junk = dir.path().join("junk");
+    std::fs::create_dir_all(&junk).expect("mkdir");
+    std::fs::write(junk.join("state.db"), vec![b'x'; 8192]).expect("write");
+    let e = StateStore::open(&junk).expect_err("not a database");
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    assert!(e.to_string().contains("junk/state.db"), "{e}");
+}
+
+#[test]
+fn record_build_latency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let n = 200;
+    let start = Instant::now();
+    for i in 0..n {
+        store.record_build(&record("local", i)).expect("record");
+    }
+    let write = start.elapsed() / n as u32;
+    let start = Instant::now();
+    for i in 0..n {
+        store.lookup("local", &record("local", i).fingerprint).expect("lookup");
+    }
+    let read = start.elapsed() / n as u32;
+    println!("record_build {write:?} each, lookup {read:?} each");
+}
+
+fn child(test: &str, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command.args([test, "--exact", "--nocapture", "--test-threads", "1"]).stdout(Stdio::null());
+    command.envs(envs.iter().copied());
+    command
+}
+
+/// Child process: writes `OKD_STATE_COUNT` records (and a run result per record) as backend `p<ID>`.
+#[test]
+fn child_writer() {
+    if std::env::var(CHILD).as_deref() != Ok("writer") {
+        return;
+    }
+    let var = |name: &str| std::env::var(name).expect("child env");
+    let dir = PathBuf::from(var("OKD_STATE_DIR"));
+    let backend = format!("p{}", var("OKD_STATE_ID"));
+    let total: usize = var("OKD_STATE_COUNT").parse().expect("count");
+    let store = open(&dir);
+    let run = RunId(format!("run-{backend}"));
+    store.start_run(&run, &backend, &names(&["a", "b"])).expect("start");
+    for i in 0..total {
+        store.record_build(&record(&backend, i)).expect("record");
+        store.record_result(&run, &result(&format!("c{i}"), Outcome::Succeeded)).expect("result");
+    }
+    store.finish_run(&run, RunState::Finished).expect("finish");
+}
+
+#[test]
+fn processes_write_concurrently_and_a_killed_one_leaves_whole_records() {
+    const EACH: usize = 300;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_str().expect("utf-8 temp dir");
+    let spawn = |id: &str, total: usize| {
+        let total = total.to_string();
+        let envs =
+            [(CHILD, "writer"), ("OKD_STATE_DIR", path), ("OKD_STATE_ID", id), ("OKD_STATE_COUNT", &total)];
+        child("child_writer", &envs).spawn().expect("spawn child")
+    };
+    let start = Instant::now();
+    let mut victim = spawn("victim", 1_000_000);
+    let writers: Vec<_> = (0..3).map(|i| spawn(&i.to_string(), EACH)).collect();
+
+    // Kill the victim with SIGKILL once it is well into its loop.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(victim.try_wait().expect("try_wait").is_none(), "the victim ended before it was killed");
+        let written = Connection::open(dir.path().join("state.db"))
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM builds WHERE backend = 'pvictim'", [], |r| r.get(0))
+            })
+            .unwrap_or(0i64);
+        if written >= 50 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the victim wrote {written} records in 60 s");
+        thread::sleep(Duration::from_millis(5));
+    }
+    victim.kill().expect("SIGKILL");
+    let status = victim.wait().expect("wait");
+    assert!(!status.success(), "killed: {status}");
+    for mut writer in writers {
+        assert!(writer.wait().expect("wait").success(), "writer failed");
+    }
+    let elapsed = start.elapsed();
+
+    let store = open(dir.path());
+    let conn = raw(dir.path());
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
+    assert_eq!(check, "ok");
+    assert_eq!(count(&conn, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    for id in ["0", "1", "2"] {
+        let backend = format!("p{id}");
+        let status = store.run_status(&RunId(format!("run-{backend}"))).expect("status").expect("run");
+        assert_eq!((status.state, status.components.len()), (RunState::Finished, EACH));
+        for i in 0..EACH {
+            let want = record(&backend, i);
+            assert_eq!(store.lookup(&backend, &want.fingerprint).expect("lookup"), Some(want));
+        }
+    }
+    // The victim's records are exactly those it committed: 0..n, each whole.
+    let n = count(&conn, "SELECT count(*) FROM builds WHERE backend = 'pvictim'") as usize;
+    assert!(n >= 50);
+    for i in 0..n {
+        let want = record("pvictim", i);
+        assert_eq!(store.lookup("pvictim", &want.fingerprint).expect("lookup"), Some(want), "record {i}");
+    }
+    let status = store.run_status(&RunId("run-pvictim".into())).expect("status").expect("run");
+    assert_eq!(status.state, RunState::Running, "killed before finish_run");
+    assert!(status.components.len() + 1 >= n && status.components.len() <= n, "results match records");
+    println!("3 processes x {EACH} + a killed one ({n} records): {elapsed:?}");
+}
+
+/// Child process: checks `default_dir` against the environment it was given.
+#[test]
+fn child_default_dir() {
+    if std::env::var(CHILD).as_deref() != Ok("default_dir") {
+        return;
+    }
+    let want = std::env::var("OKD_STATE_EXPECT").expect("expectation");
+    assert_eq!(StateStore::default_dir(), PathBuf::from(want));
+}
+
+#[test]
+fn default_dir_follows_xdg_then_home() {
+    let cases = [
+        (vec![("XDG_STATE_HOME", "/xdg"), ("HOME", "/home/u")], "/xdg/okd"),
+        (vec![("XDG_STATE_HOME", "relative"), ("HOME", "/home/u")], "/home/u/.local/state/okd"),
+        (vec![("XDG_STATE_HOME", ""), ("HOME", "")], ".okd/state"),
+    ];
+    for (envs, want) in cases {
+        let mut envs = envs;
+        envs.extend([(CHILD, "default_dir"), ("OKD_STATE_EXPECT", want)]);
+        let status = child("child_default_dir", &envs).stderr(Stdio::null()).status().expect("run child");
+        assert!(status.success(), "default_dir with {envs:?} is not {want}");
+    }
+}

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# The local container engine for okd-build's `local` backend and its tests, on Debian/Ubuntu:
+# a Podman API service (Docker-compatible; bollard speaks to it), a plain-HTTP distribution
+# registry on 127.0.0.1:5000, and the base image localhost/okd-mini/busybox:1.36 that
+# examples/okd-mini builds on. Nothing is pulled: the base image is made from busybox-static.
+#
+#   scripts/engine.sh start    install what is missing, start what is not running; idempotent.
+#                              Its last line (stdout) is `export CONTAINER_HOST=unix://SOCK`:
+#                                eval "$(scripts/engine.sh start | tail -1)"
+#   scripts/engine.sh env      print that export line if the service answers (exit 1 if not)
+#   scripts/engine.sh status   what runs, where, and whether the base image exists
+#   scripts/engine.sh stop     stop what `start` started; packages, images and pushed data stay
+#
+# As root (CI) the service is rootful: socket /run/okd-build/podman.sock, registry data under
+# /var/lib/okd-build/registry. As another user it is rootless: socket
+# $XDG_RUNTIME_DIR/okd-build/podman.sock, registry data under ~/.local/share/okd-build; apt and
+# the file under /etc/containers go through sudo. Run through `sudo`, the socket is handed to
+# the invoking user so their tests can use the rootful service.
+#
+# Debian 12 facts this relies on (see ../shared/reference/local-engine.md): crun fails to start
+# containers there, so every podman call uses `--runtime runc`; RUN steps need
+# BUILDAH_ISOLATION=chroot; the service reads registries.conf only when it starts.
+#
+# Overrides: OKD_ENGINE_SOCK (socket path), OKD_ENGINE_STATE (pid, log and env files),
+# OKD_ENGINE_REGISTRY_DIR (registry config and data), OKD_ENGINE_TIMEOUT (seconds to wait for
+# each service, default 60).
+set -euo pipefail
+
+REGISTRY=127.0.0.1:5000
+BASE_IMAGE=localhost/okd-mini/busybox:1.36
+REGISTRIES_CONF=/etc/containers/registries.conf.d/50-okd-build.conf
+PACKAGES=(podman runc buildah docker-registry busybox-static)
+TIMEOUT="${OKD_ENGINE_TIMEOUT:-60}"
+
+if [ "$(id -u)" -eq 0 ]; then
+  ROOTFUL=1
+  STATE="${OKD_ENGINE_STATE:-/run/okd-build}"
+  REGDIR="${OKD_ENGINE_REGISTRY_DIR:-/var/lib/okd-build/registry}"
+  SUDO=()
+else
+  ROOTFUL=0
+  STATE="${OKD_ENGINE_STATE:-${XDG_RUNTIME_DIR:-/tmp/okd-build-$(id -u)}/okd-build}"
+  REGDIR="${OKD_ENGINE_REGISTRY_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/okd-build/registry}"
+  SUDO=(sudo)
+fi
+SOCK="${OKD_ENGINE_SOCK:-$STATE/podman.sock}"
+PODMAN_PID="$STATE/podman.pid"
+PODMAN_LOG="$STATE/podman.log"
+REGISTRY_PID="$STATE/registry.pid"
+REGISTRY_LOG="$STATE/registry.log"
+ENV_FILE="$STATE/env"
+EXPORT_LINE="export CONTAINER_HOST=unix://$SOCK"
+
+say() { echo "engine: $*" >&2; }
+die() { echo "engine: error: $*" >&2; exit 1; }
+
+usage() {
+  echo "usage: scripts/engine.sh {start|stop|status|env}" >&2
+  exit 2
+}
+
+# --- small helpers -------------------------------------------------------------------------
+
+need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed (scripts/engine.sh start installs it)"; }
+
+as_root() {
+  if [ ${#SUDO[@]} -gt 0 ] && ! command -v sudo >/dev/null 2>&1; then
+    die "this step needs root and sudo is not installed: $*"
+  fi
+  "${SUDO[@]}" "$@"
+}
+
+service_answers() {
+  [ -S "$SOCK" ] && [ "$(curl -s --max-time 3 --unix-socket "$SOCK" http://d/_ping 2>/dev/null)" = "OK" ]
+}
+
+# The HTTP status of GET /v2/ on the registry address: 200 (ours or open), 401 (auth), 000 (none).
+registry_code() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://$REGISTRY/v2/" 2>/dev/null || true
+}
+
+# pid_alive PIDFILE PATTERN: the pid in PIDFILE is alive and its command line contains PATTERN
+# (so a recycled pid is never taken for ours).
+pid_alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid="$(cat "$1" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+# stop_pid PIDFILE PATTERN NAME: TERM, wait up to 15s, then KILL; only the pid we recorded.
+stop_pid() {
+  local pid i
+  if pid_alive "$1" "$2"; then
+    pid="$(cat "$1")"
+    say "stopping $3 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do
+      pid_alive "$1" "$2" || break
+      sleep 0.5
+    done
+    if pid_alive "$1" "$2"; then
+      say "$3 (pid $pid) did not exit after SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+    fi
+  fi
+  rm -f "$1"
+}
+
+log_tail() {
+  if [ -s "$1" ]; then
+    echo "engine: last lines of $1:" >&2
+    tail -n 20 "$1" | sed 's/^/engine:   /' >&2
+  fi
+}
+
+# --- start steps ---------------------------------------------------------------------------
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and apt-get is not available; install them by hand"
+  say "installing ${missing[*]} with apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 \
+    || die "apt-get update failed"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# Returns 0 when the file was (re)written, 1 when it was already right.
+write_registries_conf() {
+  local want
+  want="$(printf '%s\n' \
+    '# Written by okd-build scripts/engine.sh: the local registry speaks plain HTTP.' \
+    '[[registry]]' \
+    "location = \"$REGISTRY\"" \
+    'insecure = true')"
+  if [ -f "$REGISTRIES_CONF" ] && [ "$(cat "$REGISTRIES_CONF")" = "$want" ]; then
+    return 1
+  fi
+  say "writing $REGISTRIES_CONF ($REGISTRY is insecure: plain HTTP)"
+  local tmp
+  tmp="$(mktemp)"
+  printf '%s\n' "$want" >"$tmp"
+  as_root mkdir -p "$(dirname "$REGISTRIES_CONF")"
+  as_root install -m 0644 "$tmp" "$REGISTRIES_CONF"
+  rm -f "$tmp"
+  return 0
+}
+
+start_service() {
+  need_cmd podman
+  need_cmd runc
+  if pid_alive "$PODMAN_PID" "system service"; then
+    # Ours, but it does not answer (hung or still starting long ago): replace it.
+    stop_pid "$PODMAN_PID" "system service" "the Podman service that does not answer"
+  fi
+  rm -f "$SOCK"
+  mkdir -p "$(dirname "$SOCK")"
+  say "starting the Podman API service on unix://$SOCK (runtime runc, BUILDAH_ISOLATION=chroot; log $PODMAN_LOG)"
+  # setsid: its own session, so it outlives this script and the caller's terminal.
+  # 9>&-: it must not inherit the lock this script holds.
+  BUILDAH_ISOLATION=chroot setsid nohup podman --runtime runc system service --time=0 "unix://$SOCK" \
+    </dev/null >"$PODMAN_LOG" 2>&1 9>&- &
+  echo $! >"$PODMAN_PID"
+  local i
+  for i in $(seq 1 $((TIMEOUT * 4))); do
+    service_answers && break
+    if ! pid_alive "$PODMAN_PID" "system service"; then
+      log_tail "$PODMAN_LOG"
+      rm -f "$PODMAN_PID"
+      die "the Podman service exited during start (log: $PODMAN_LOG)"
+    fi
+    sleep 0.25
+  done
+  if ! service_answers; then
+    log_tail "$PODMAN_LOG"
+    die "the Podman service did not answer on $SOCK within ${TIMEOUT}s (pid $(cat "$PODMAN_PID"), log: $PODMAN_LOG)"
+  fi
+  say "Podman service ready (pid $(cat "$PODMAN_PID"))"
+}
+
+ensure_service() {
+  local conf_changed=$1
+  if service_answers; then
+    if [ "$conf_changed" -eq 1 ]; then
+      if pid_alive "$PODMAN_PID" "system service"; then
+        say "restarting the Podman service so it reads $REGISTRIES_CONF"
+        stop_pid "$PODMAN_PID" "system service" "the Podman service"
+        start_service
+      else
+        say "warning: a Podman service that engine.sh did not start answers on $SOCK; restart it so it reads $REGISTRIES_CONF (pushes to $REGISTRY fail until then)"
+      fi
+    else
+      say "Podman service already answers on $SOCK"
+    fi
+  else
+    start_service
+  fi
+}
+
+# The packaged docker-registry service (htpasswd auth on :5000) holds the port: stop and disable it.
+stop_packaged_registry() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 \
+    && systemctl is-active --quiet docker-registry 2>/dev/null; then
+    say "the packaged docker-registry systemd service holds $REGISTRY and asks for auth: stopping and disabling it"
+    as_root systemctl disable --now docker-registry >&2 || die "could not stop the docker-registry systemd service"
+  elif [ -x /etc/init.d/docker-registry ] && as_root /etc/init.d/docker-registry status >/dev/null 2>&1; then
+    say "the packaged docker-registry init service holds $REGISTRY and asks for auth: stopping and disabling it"
+    as_root /etc/init.d/docker-registry stop >&2 || die "could not stop the docker-registry init service"
+    command -v update-rc.d >/dev/null 2>&1 && as_root update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  else
+    die "something on $REGISTRY asks for authentication and it is not the packaged docker-registry service; stop it (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
+  fi
+  local i
+  for i in $(seq 1 20); do
+    [ "$(registry_code)" = 000 ] && return 0
+    sleep 0.25
+  done
+  die "$REGISTRY is still in use after stopping the packaged docker-registry service"
+}
+
+start_registry() {
+  need_cmd docker-registry
+  local code
+  code="$(registry_code)"
+  if [ "$code" = 200 ]; then
+    if pid_alive "$REGISTRY_PID" docker-registry; then
+      say "registry already answers on http://$REGISTRY (pid $(cat "$REGISTRY_PID"))"
+    else
+      say "a registry not started by engine.sh already answers on http://$REGISTRY without auth; using it"
+    fi
+    return 0
+  fi
+  if [ "$code" = 401 ]; then
+    stop_packaged_registry
+  elif [ "$code" != 000 ]; then
+    die "something on $REGISTRY answers GET /v2/ with HTTP $code; it is not a usable registry (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
+  fi
+  stop_pid "$REGISTRY_PID" docker-registry "the registry that does not answer"
+
+  mkdir -p "$REGDIR/data"
+  local cfg="$REGDIR/config.yml"
+  cat >"$cfg.tmp" <<EOF
+# Written by okd-build scripts/engine.sh: a plain-HTTP registry on loopback, no auth.
+version: 0.1
+log:
+  level: info
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: $REGDIR/data
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $REGISTRY
+  headers:
+    X-Content-Type-Options: [nosniff]
+EOF
+  mv "$cfg.tmp" "$cfg"
+  say "starting the registry on http://$REGISTRY (config $cfg, log $REGISTRY_LOG)"
+  setsid nohup docker-registry serve "$cfg" </dev/null >"$REGISTRY_LOG" 2>&1 9>&- &
+  echo $! >"$REGISTRY_PID"
+  local i
+  for i in $(seq 1 $((TIMEOUT * 4))); do
+    curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" && break
+    if ! pid_alive "$REGISTRY_PID" docker-registry; then
+      log_tail "$REGISTRY_LOG"
+      rm -f "$REGISTRY_PID"
+      die "the registry exited during start (log: $REGISTRY_LOG)"
+    fi
+    sleep 0.25
+  done
+  curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" || {
+    log_tail "$REGISTRY_LOG"
+    die "the registry did not answer on http://$REGISTRY/v2/ within ${TIMEOUT}s (log: $REGISTRY_LOG)"
+  }
+  say "registry ready (pid $(cat "$REGISTRY_PID"))"
+}
+
+ensure_base_image() {
+  if podman --url "unix://$SOCK" image exists "$BASE_IMAGE"; then
+    say "base image $BASE_IMAGE present"
+    return 0
+  fi
+  local busybox
+  busybox="$(dpkg -L busybox-static 2>/dev/null | grep -E '/bin/busybox$' | head -n 1 || true)"
+  [ -n "$busybox" ] && [ -x "$busybox" ] || die "busybox-static's /bin/busybox not found (apt-get install busybox-static)"
+  local ctx
+  ctx="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$ctx'" EXIT
+  cp "$busybox" "$ctx/busybox"
+  mkdir -p "$ctx/etc"
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$ctx/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$ctx/etc/group"
+  cat >"$ctx/Dockerfile" <<'EOF'
+# okd-mini's only external image: Debian's busybox-static and its applet links. Made locally by
+# okd-build scripts/engine.sh; nothing is pulled.
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY etc/passwd etc/group /etc/
+RUN ["/bin/busybox", "sh", "-c", "mkdir -p /root /usr/bin /usr/sbin /usr/local/bin /sbin /var/tmp /tmp && chmod 1777 /tmp /var/tmp && chmod 0700 /root"]
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.k8s.display-name="okd-mini busybox" \
+      io.k8s.description="Debian busybox-static with its applets in /bin, made by okd-build scripts/engine.sh"
+CMD ["/bin/sh"]
+EOF
+  say "building $BASE_IMAGE from $busybox (FROM scratch, no network)"
+  if ! BUILDAH_ISOLATION=chroot podman --runtime runc build --pull=never --quiet \
+    -t "$BASE_IMAGE" "$ctx" >"$STATE/base-image.log" 2>&1; then
+    log_tail "$STATE/base-image.log"
+    die "building $BASE_IMAGE failed (log: $STATE/base-image.log)"
+  fi
+  rm -rf "$ctx"
+  trap - EXIT
+  # The build used this process's storage; the service must see the same image.
+  podman --url "unix://$SOCK" image exists "$BASE_IMAGE" \
+    || die "$BASE_IMAGE was built but the service on $SOCK does not see it (different storage?)"
+  say "base image $BASE_IMAGE built ($(podman --url "unix://$SOCK" image inspect --format '{{.Id}}' "$BASE_IMAGE" | cut -c1-12))"
+}
+
+lock() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/lock"
+  if ! flock -n 9; then
+    say "another engine.sh holds $STATE/lock; waiting (up to 15 minutes)"
+    flock -w 900 9 || die "timed out waiting for $STATE/lock"
+  fi
+}
+
+# --- commands ------------------------------------------------------------------------------
+
+cmd_start() {
+  local t0=$SECONDS
+  command -v flock >/dev/null 2>&1 || die "flock (util-linux) is not installed"
+  lock
+  command -v curl >/dev/null 2>&1 || PACKAGES+=(curl)
+  install_packages
+  local conf_changed=0
+  write_registries_conf && conf_changed=1
+  ensure_service "$conf_changed"
+  start_registry
+  ensure_base_image
+  echo "$EXPORT_LINE" >"$ENV_FILE"
+  if [ "$ROOTFUL" -eq 1 ] && [ -n "${SUDO_UID:-}" ] && [ "${SUDO_UID}" != 0 ]; then
+    # Run through sudo: let the invoking user reach the rootful service (they have root anyway).
+    chown "$SUDO_UID:${SUDO_GID:-$SUDO_UID}" "$SOCK" "$ENV_FILE" 2>/dev/null || true
+    say "socket $SOCK handed to uid $SUDO_UID (run through sudo)"
+  fi
+  say "ready in $((SECONDS - t0))s: service unix://$SOCK, registry http://$REGISTRY, base image $BASE_IMAGE"
+  echo "$EXPORT_LINE"
+}
+
+cmd_env() {
+  if service_answers; then
+    echo "$EXPORT_LINE"
+  else
+    say "no Podman service answers on $SOCK (run scripts/engine.sh start)"
+    exit 1
+  fi
+}
+
+cmd_status() {
+  local ok=0 v code
+  if service_answers; then
+    v="$(curl -s --max-time 3 --unix-socket "$SOCK" http://d/version | sed -n 's/.*"ApiVersion":"\([^"]*\)".*/\1/p')"
+    if pid_alive "$PODMAN_PID" "system service"; then
+      echo "service:    running, unix://$SOCK (pid $(cat "$PODMAN_PID"), API $v, log $PODMAN_LOG)"
+    else
+      echo "service:    answering on unix://$SOCK (API $v; not started by engine.sh)"
+    fi
+  else
+    echo "service:    not running (socket $SOCK)"
+    ok=1
+  fi
+  code="$(registry_code)"
+  case "$code" in
+    200)
+      if pid_alive "$REGISTRY_PID" docker-registry; then
+        echo "registry:   running, http://$REGISTRY (pid $(cat "$REGISTRY_PID"), data $REGDIR/data, log $REGISTRY_LOG)"
+      else
+        echo "registry:   answering on http://$REGISTRY (not started by engine.sh)"
+      fi ;;
+    401) echo "registry:   http://$REGISTRY asks for auth (the packaged docker-registry service?); start replaces it"; ok=1 ;;
+    000) echo "registry:   not running (http://$REGISTRY)"; ok=1 ;;
+    *) echo "registry:   http://$REGISTRY answers HTTP $code"; ok=1 ;;
+  esac
+  if service_answers; then
+    if podman --url "unix://$SOCK" image exists "$BASE_IMAGE" 2>/dev/null; then
+      echo "base image: $BASE_IMAGE ($(podman --url "unix://$SOCK" image inspect --format '{{.Id}}' "$BASE_IMAGE" | cut -c1-12))"
+    else
+      echo "base image: $BASE_IMAGE missing"
+      ok=1
+    fi
+  else
+    echo "base image: unknown (no service)"
+  fi
+  if [ -f "$REGISTRIES_CONF" ]; then
+    echo "config:     $REGISTRIES_CONF"
+  else
+    echo "config:     $REGISTRIES_CONF missing (pushes to $REGISTRY need --tls-verify=false)"
+    ok=1
+  fi
+  [ "$ok" -eq 0 ] && echo "$EXPORT_LINE"
+  return "$ok"
+}
+
+cmd_stop() {
+  lock
+  stop_pid "$PODMAN_PID" "system service" "the Podman service"
+  [ -S "$SOCK" ] && ! service_answers && rm -f "$SOCK"
+  stop_pid "$REGISTRY_PID" docker-registry "the registry"
+  rm -f "$ENV_FILE"
+  service_answers && say "note: a Podman service not started by engine.sh still answers on $SOCK"
+  [ "$(registry_code)" = 000 ] || say "note: something not started by engine.sh still listens on $REGISTRY"
+  say "stopped (packages, images and registry data under $REGDIR are kept)"
+}
+
+[ $# -eq 1 ] || usage
+case "$1" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  -h | --help | help) usage ;;
+  *) usage ;;
+esac
