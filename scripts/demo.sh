@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The main job: set up a fresh Debian/Ubuntu machine, build okd, and walk through
-# examples/okd-mini: validate it, plan it, show its graph and the backends.
+# The main job: set up a fresh Debian/Ubuntu machine (Rust toolchain, git, Podman, a registry on
+# 127.0.0.1:5000, the local busybox base image), build okd, then walk through examples/okd-mini:
+# validate it, plan it, build it on Podman, build it again (nothing to do), push it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+engine_env="$(scripts/engine.sh start | tail -n 1)"
+eval "$engine_env"
 cargo build --release --locked -p okd-cli >&2
 okd=target/release/okd
 release=examples/okd-mini/release.yaml
 out=target/okd-mini
+state=${OKD_STATE_DIR:-$out/state}
 mkdir -p "$out"
 
 echo "== okd validate $release --strict"
@@ -18,9 +22,16 @@ $okd plan "$release"
 $okd plan "$release" --output json > "$out/plan.json"
 $okd graph "$release" --format dot > "$out/graph.dot"
 echo
+echo "== okd build $release --backend local --push   (engine: $CONTAINER_HOST)"
+$okd build "$release" --backend local --state "$state" --push
+echo
+echo "== okd build again: every fingerprint was built before, so nothing is rebuilt"
+$okd build "$release" --backend local --state "$state"
+echo
 echo "== okd backends"
 $okd backends
 echo
+echo "Images: 127.0.0.1:5000/okd/okd-mini:<component> (curl http://127.0.0.1:5000/v2/okd/okd-mini/tags/list)"
+echo "Build logs: $state/logs/<run>/<component>.log; history: $state/state.db"
 echo "Saved: $out/plan.json (okd plan --output json), $out/graph.dot (okd graph --format dot)."
-echo "Building okd-mini on Podman and assembling its payload come with the local backend (issue 5);"
-echo "'okd plan --backend local' says so today."
+echo "Not built yet: okd payload assemble/info/diff (the release image); see README."

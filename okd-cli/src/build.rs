@@ -11,7 +11,7 @@ use okd_core::{
 use crate::{
     cli::{BuildArgs, ListOutput},
     commands::load_plan,
-    output::{print, to_json},
+    output::print,
 };
 
 /// Exit code for a run stopped by Ctrl-C, as shells report SIGINT.
@@ -79,7 +79,9 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
 fn show(event: &BuildEvent, output: ListOutput, started: Instant) -> Result<()> {
     match output {
         ListOutput::Json => {
-            let line = to_json(event)?.replace('\n', "");
+            let line = serde_json::to_string(event).map_err(|e| {
+                okd_core::Error::new(okd_core::ErrorKind::Internal, "cannot encode an event").with_source(e)
+            })?;
             print(&format!("{line}\n"))
         }
         ListOutput::Table => {

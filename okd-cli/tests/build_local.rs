@@ -151,3 +151,28 @@ fn a_failing_step_fails_its_component_and_skips_its_dependents() {
     let reason = failed["reason"].as_str().unwrap();
     assert!(reason.contains("RUN echo compiling && false"), "the failing step is named: {reason}");
 }
+
+#[test]
+fn push_sends_every_image_to_the_registry_at_the_reported_digest() {
+    if !need_engine() {
+        return;
+    }
+    let registry = std::env::var("OKD_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".to_owned());
+    let tmp = tempfile::tempdir().unwrap();
+    let repository = format!("okd/e2e-push-{}", std::process::id());
+    let release = release(tmp.path(), &repository);
+    let (code, outcomes, events) = build(&release, &tmp.path().join("state"), &["--push"]);
+    assert_eq!(code, 0, "{outcomes:?}");
+    for e in events.iter().filter(|e| e["event"] == "succeeded") {
+        let tag = e["component"].as_str().unwrap();
+        let out = Command::new("curl")
+            .args(["-sfI", "-H", "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"])
+            .arg(format!("http://{registry}/v2/{repository}/manifests/{tag}"))
+            .output()
+            .unwrap();
+        let headers = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        let digest = e["digest"].as_str().unwrap();
+        assert!(headers.contains(&format!("docker-content-digest: {digest}")), "{tag}: {headers}");
+    }
+    assert_eq!(events.iter().filter(|e| e["event"] == "succeeded").count(), 10);
+}
