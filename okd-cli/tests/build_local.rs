@@ -176,3 +176,46 @@ fn push_sends_every_image_to_the_registry_at_the_reported_digest() {
     }
     assert_eq!(events.iter().filter(|e| e["event"] == "succeeded").count(), 10);
 }
+
+#[test]
+fn a_run_killed_part_way_resumes_without_rebuilding_what_finished() {
+    use std::io::{BufRead, BufReader};
+    if !need_engine() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repository = format!("okd/e2e-kill-{}", std::process::id());
+    let release = release(tmp.path(), &repository);
+    let state = tmp.path().join("state");
+    // installer is last in the graph; make it slow enough to be killed mid-build.
+    let dockerfile = release.parent().unwrap().join("components/installer/images/installer/Dockerfile.ci");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, format!("{text}RUN sleep 6\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["build", release.to_str().unwrap(), "--backend", "local", "--output", "json", "--jobs", "2"])
+        .args(["--state", state.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut finished = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while finished.len() < 9 {
+        let line = lines.next().expect("the build keeps reporting").unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["event"] == "succeeded" {
+            finished.push(event["component"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(!finished.contains(&"installer".to_owned()));
+    child.kill().unwrap(); // SIGKILL: no cleanup, no final records
+    child.wait().unwrap();
+
+    let (code, outcomes, _) = build(&release, &state, &[]);
+    assert_eq!(code, 0, "{outcomes:?}");
+    assert_eq!(
+        with(&outcomes, "succeeded"),
+        ["installer"],
+        "only the unfinished component is built: {outcomes:?}"
+    );
+    assert_eq!(with(&outcomes, "reused").len(), 9);
+}
