@@ -1,6 +1,13 @@
 //! `okd build`: runs a plan through a backend, printing events as they happen.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::{HashMap, VecDeque},
+    io::IsTerminal,
+    sync::Arc,
+    time::Instant,
+};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use okd_core::{
     Result,
@@ -44,13 +51,20 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     };
     let mut interrupted = false;
     let mut worker = Box::pin(worker);
+    let mut view = View::new(args.output);
+    let mut tails: HashMap<String, VecDeque<String>> = HashMap::new();
     let report = loop {
         tokio::select! {
-            Some(event) = events.recv() => show(&event, args.output, started)?,
+            Some(event) = events.recv() => {
+                view.show(&event, started)?;
+                tail(&mut tails, &event, &view)?;
+            }
             done = &mut worker => {
                 while let Ok(event) = events.try_recv() {
-                    show(&event, args.output, started)?;
+                    view.show(&event, started)?;
+                    tail(&mut tails, &event, &view)?;
                 }
+                view.finish();
                 break done.map_err(|e| okd_core::Error::new(okd_core::ErrorKind::Internal, "the build task failed").with_source(e))??;
             }
             _ = tokio::signal::ctrl_c(), if !interrupted => {
@@ -65,7 +79,15 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
         }
     };
     if args.output == ListOutput::Table {
-        print(&summary(&report, started))?;
+        let mut text = summary(&report, started);
+        if args.backend == backend_local::LOCAL {
+            let state = args
+                .state
+                .as_ref()
+                .map_or_else(backend_local::state::StateStore::default_dir, std::path::PathBuf::from);
+            text.push_str(&format!("logs: {}\n", state.join("logs").join(&report.run.0).display()));
+        }
+        print(&text)?;
     }
     Ok(if interrupted {
         INTERRUPTED
@@ -74,6 +96,101 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     } else {
         crate::exit::BUILD_FAILED
     })
+}
+
+/// Lines of log shown when a component fails.
+const TAIL: usize = 12;
+
+/// Keeps each component's last log lines and prints them when it fails (not in JSON mode, where
+/// the log events themselves are the output).
+fn tail(tails: &mut HashMap<String, VecDeque<String>>, event: &BuildEvent, view: &View) -> Result<()> {
+    if matches!(view, View::Json) {
+        return Ok(());
+    }
+    match &event.kind {
+        EventKind::Log { line } => {
+            let lines = tails.entry(event.component.clone()).or_default();
+            if lines.len() == TAIL {
+                lines.pop_front();
+            }
+            lines.push_back(line.clone());
+        }
+        EventKind::Failed { .. } => {
+            let lines = tails.remove(&event.component).unwrap_or_default();
+            let mut text = format!("--- last {} lines of {}'s log ---\n", lines.len(), event.component);
+            for line in lines {
+                text.push_str(&format!("    {line}\n"));
+            }
+            match view {
+                View::Live { bars, .. } => {
+                    let _ = bars.println(text.trim_end());
+                }
+                _ => print(&text)?,
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// How events reach the user: JSON lines, a live view on a terminal, or plain lines otherwise.
+enum View {
+    Json,
+    Lines,
+    Live { bars: MultiProgress, rows: HashMap<String, ProgressBar> },
+}
+
+impl View {
+    fn new(output: ListOutput) -> Self {
+        match output {
+            ListOutput::Json => View::Json,
+            // Redrawing only makes sense for a person watching; pipes and CI logs get lines.
+            ListOutput::Table if std::io::stderr().is_terminal() => View::Live {
+                bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                rows: HashMap::new(),
+            },
+            ListOutput::Table => View::Lines,
+        }
+    }
+
+    fn show(&mut self, event: &BuildEvent, started: Instant) -> Result<()> {
+        let View::Live { bars, rows } = self else {
+            return show(
+                event,
+                if matches!(self, View::Json) { ListOutput::Json } else { ListOutput::Table },
+                started,
+            );
+        };
+        let row = rows.entry(event.component.clone()).or_insert_with(|| {
+            let bar = bars.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:28} {elapsed:>4} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(event.component.clone());
+            bar
+        });
+        match &event.kind {
+            EventKind::Queued => row.set_message("queued"),
+            EventKind::Started => {
+                row.reset_elapsed();
+                row.enable_steady_tick(std::time::Duration::from_millis(120));
+                row.set_message("building");
+            }
+            EventKind::Log { line } => row.set_message(line.chars().take(100).collect::<String>()),
+            EventKind::Succeeded { image, .. } => row.finish_with_message(format!("built {image}")),
+            EventKind::Reused { image, .. } => row.finish_with_message(format!("reused {image}")),
+            EventKind::Failed { reason } => row.finish_with_message(format!("FAILED: {reason}")),
+            EventKind::Skipped { because } => row.finish_with_message(format!("skipped: {because} failed")),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if let View::Live { rows, .. } = self {
+            rows.values().filter(|r| !r.is_finished()).for_each(|r| r.abandon_with_message("cancelled"));
+        }
+    }
 }
 
 fn show(event: &BuildEvent, output: ListOutput, started: Instant) -> Result<()> {
