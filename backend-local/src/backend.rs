@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use okd_core::{
     Error, ErrorKind, Result,
     backend::{
-        Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
-        EventKind, EventSink, Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel,
-        run_id, write_artifacts,
+        BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities, EventKind,
+        EventSink, Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel,
+        rewritten_dockerfiles, run_id, write_artifacts,
     },
     plan::{Plan, PlannedComponent, PlannedSource},
     registry::BackendConfig,
@@ -238,19 +238,7 @@ impl BuildBackend for LocalBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        // What a local build uses beyond the sources: each component's rewritten Dockerfile.
-        let artifacts = plan
-            .components
-            .iter()
-            .filter_map(|c| {
-                Some(Artifact {
-                    repository: None,
-                    path: format!("{}/Dockerfile", c.name),
-                    content: c.rewritten.clone()?,
-                    components: vec![c.name.clone()],
-                })
-            })
-            .collect();
+        let artifacts = rewritten_dockerfiles(&plan);
         Ok(BackendPlan { backend: LOCAL, core: plan, artifacts })
     }
 

@@ -208,6 +208,22 @@ pub fn run_id(plan: &BackendPlan, options: &BuildOptions) -> RunId {
     RunId(format!("{}-{}-{}", release.name, plan.backend, &hex::encode(h.finalize())[..12]))
 }
 
+/// One artifact per component whose Dockerfile was read: the Dockerfile after FROM resolution,
+/// as `<component>/Dockerfile`. What backends that build the rewritten text themselves carry.
+pub fn rewritten_dockerfiles(plan: &Plan) -> Vec<Artifact> {
+    plan.components
+        .iter()
+        .filter_map(|c| {
+            Some(Artifact {
+                repository: None,
+                path: format!("{}/Dockerfile", c.name),
+                content: c.rewritten.clone()?,
+                components: vec![c.name.clone()],
+            })
+        })
+        .collect()
+}
+
 /// Writes artifacts under `dir` as `dir/<repository or "_">/<path>`; shared by backends whose
 /// render is "write the files". Refuses paths that would leave `dir`.
 pub fn write_artifacts(artifacts: &[Artifact], dir: &Path) -> Result<RenderSummary> {

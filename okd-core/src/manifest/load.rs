@@ -40,10 +40,11 @@ pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Result<Releas
     Loader { path, text }.release(raw, options)
 }
 
-/// serde-saphyr's default budget (250,000 nodes) refuses releases past ~15,000 components. Every
-/// node takes at least two bytes of text, so limits that grow with the input admit any real
-/// manifest, while aliases (the way to blow a small text up) keep their default cap.
-fn yaml_options(len: usize) -> serde_saphyr::Options {
+/// YAML parser options for a text of `len` bytes. serde-saphyr's default budget (250,000 nodes)
+/// refuses releases past ~15,000 components and the largest CRDs. Every node takes at least two
+/// bytes of text, so limits that grow with the input admit any real file, while aliases (the way
+/// to blow a small text up) keep their default cap.
+pub fn yaml_options(len: usize) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_nodes = budget.max_nodes.max(len / 2 + 1);
     budget.max_events = budget.max_events.max(len + 1);

@@ -17,7 +17,7 @@ use std::{
 
 use serde::Serialize;
 
-pub use load::{LoadOptions, load, load_str};
+pub use load::{LoadOptions, load, load_str, yaml_options};
 
 use crate::Location;
 

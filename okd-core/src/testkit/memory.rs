@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     Error, ErrorKind, Result,
     backend::{
-        Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
-        EventSink, Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel, run_id,
-        write_artifacts,
+        BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities, EventSink,
+        Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel, rewritten_dockerfiles,
+        run_id, write_artifacts,
     },
     plan::Plan,
     retry::{Backoff, retry},
@@ -211,18 +211,7 @@ impl BuildBackend for MemoryBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        let artifacts = plan
-            .components
-            .iter()
-            .filter_map(|c| {
-                Some(Artifact {
-                    repository: None,
-                    path: format!("{}/Dockerfile", c.name),
-                    content: c.rewritten.clone()?,
-                    components: vec![c.name.clone()],
-                })
-            })
-            .collect();
+        let artifacts = rewritten_dockerfiles(&plan);
         Ok(BackendPlan { backend: MEMORY, core: plan, artifacts })
     }
 

@@ -255,23 +255,13 @@ fn load_file(path: &Path) -> Result<Vec<Resource>, String> {
             serde_json::from_str(&text).map_err(|e| format!("{name}: invalid JSON: {e}"))?;
         return Ok(swagger_resources(document));
     }
-    let document: Value = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
-        .map_err(|e| format!("{name}: invalid YAML: {e}"))?;
+    let document: Value =
+        serde_saphyr::from_str_with_options(&text, okd_core::manifest::yaml_options(text.len()))
+            .map_err(|e| format!("{name}: invalid YAML: {e}"))?;
     if document.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
         return Ok(Vec::new());
     }
     crd_resources(&document).map_err(|e| format!("{name}: {e}"))
-}
-
-/// serde-saphyr's default budget refuses the largest CRDs (Argo's Workflow is 2.8 MB); every
-/// node takes at least two bytes of text, so limits that grow with the input admit any file.
-fn yaml_options(len: usize) -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = budget.max_nodes.max(len / 2 + 1);
-    budget.max_events = budget.max_events.max(len + 1);
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options
 }
 
 fn crd_resources(crd: &Value) -> Result<Vec<Resource>, String> {
