@@ -95,17 +95,6 @@ impl BuildGraph {
         &self.children[i]
     }
 
-    /// For every node, the number of builds on the longest chain from it to a node with no
-    /// children, itself included (1 for a leaf). Starting the highest first shortens the
-    /// makespan when more components are ready than there are slots.
-    pub fn heights(&self) -> Vec<usize> {
-        let mut heights = vec![1; self.len()];
-        for &node in self.order.iter().rev() {
-            heights[node] = 1 + self.children[node].iter().map(|&c| heights[c]).max().unwrap_or(0);
-        }
-        heights
-    }
-
     /// Node `i` and everything that depends on it, directly or not, in build order.
     pub fn dependents_closure(&self, i: usize) -> Vec<usize> {
         let mut seen = vec![false; self.len()];

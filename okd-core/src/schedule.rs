@@ -7,8 +7,7 @@
 //! cancel the same way.
 
 use std::{
-    cmp::Reverse,
-    collections::{BinaryHeap, HashMap},
+    collections::{HashMap, VecDeque},
     future::Future,
 };
 
@@ -56,17 +55,12 @@ where
     let mut waiting: Vec<usize> =
         (0..n).map(|i| graph.parents(i).iter().filter(|&&p| wanted[p]).count()).collect();
     let mut results: Vec<Option<ComponentResult>> = vec![None; n];
-    // Ready nodes start longest-chain first (ties in build order): FIFO order cost 6 % of the
-    // makespan on a 40-component DAG with 4 slots (BENCHMARKS.md).
-    let heights = graph.heights();
-    let rank: HashMap<usize, usize> = graph.order().iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    let key = |i: usize| (heights[i], Reverse(rank[&i]), i);
-    let mut ready: BinaryHeap<(usize, Reverse<usize>, usize)> = BinaryHeap::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
     for &i in graph.order() {
         if wanted[i] {
             events.emit(graph.name(i), EventKind::Queued);
             if waiting[i] == 0 {
-                ready.push(key(i));
+                ready.push_back(i);
             }
         }
     }
@@ -76,7 +70,7 @@ where
     let mut started_at: Vec<Option<Timestamp>> = vec![None; n];
     loop {
         while running.len() < jobs && !cancel.is_cancelled() {
-            let Some((_, _, node)) = ready.pop() else { break };
+            let Some(node) = ready.pop_front() else { break };
             events.emit(graph.name(node), EventKind::Started);
             let started = Timestamp::now();
             started_at[node] = Some(started);
@@ -119,7 +113,7 @@ where
                     if wanted[child] {
                         waiting[child] -= 1;
                         if waiting[child] == 0 && results[child].is_none() {
-                            ready.push(key(child));
+                            ready.push_back(child);
                         }
                     }
                 }
@@ -272,23 +266,6 @@ mod tests {
         .await;
         let cancelled = results.iter().filter(|r| r.outcome == Outcome::Cancelled).count();
         assert_eq!(cancelled, 4, "{results:?}");
-    }
-
-    #[tokio::test]
-    async fn the_longest_chain_starts_first() {
-        // x -> y -> z is the longest chain; p, q are leaves listed first in the manifest.
-        let names = ["p", "q", "x", "y", "z"].map(String::from).to_vec();
-        let g = BuildGraph::new(names, [(2, 3), (3, 4)]).unwrap();
-        assert_eq!(g.heights(), [1, 1, 3, 2, 1]);
-        let (sink, mut rx) = EventSink::channel();
-        run(&g, None, 1, CancellationToken::new(), sink, |i| async move { ok(i) }).await;
-        let mut first = None;
-        while let Ok(e) = rx.try_recv() {
-            if e.kind == EventKind::Started {
-                first.get_or_insert(e.component);
-            }
-        }
-        assert_eq!(first.as_deref(), Some("x"));
     }
 
     #[tokio::test]
