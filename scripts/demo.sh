@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: set up a fresh Debian/Ubuntu machine (Rust toolchain, git, Podman, a registry on
 # 127.0.0.1:5000, the local busybox base image), build okd, then walk through examples/okd-mini:
-# validate it, plan it, build it on Podman, build it again (nothing to do), push it.
+# validate it, plan it, build and push it on Podman, build it again (nothing to do), assemble
+# its release image (payload) and read it back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -28,10 +29,18 @@ echo
 echo "== okd build again: every fingerprint was built before, so nothing is rebuilt"
 $okd build "$release" --backend local --state "$state"
 echo
+echo "== okd payload assemble $release --backend local"
+$okd payload assemble "$release" --backend local --state "$state" --output json > "$out/payload.json"
+payload_ref="$(sed -n 's/^  "image": "\(.*\):[^:]*",$/\1/p' "$out/payload.json")@$(sed -n 's/^  "digest": "\(.*\)",$/\1/p' "$out/payload.json")"
+echo "release image: $payload_ref"
+echo
+echo "== okd payload info $payload_ref"
+$okd payload info "$payload_ref"
+echo
 echo "== okd backends"
 $okd backends
 echo
 echo "Images: 127.0.0.1:5000/okd/okd-mini:<component> (curl http://127.0.0.1:5000/v2/okd/okd-mini/tags/list)"
 echo "Build logs: $state/logs/<run>/<component>.log; history: $state/state.db"
 echo "Saved: $out/plan.json (okd plan --output json), $out/graph.dot (okd graph --format dot)."
-echo "Not built yet: okd payload assemble/info/diff (the release image); see README."
+echo "Release image: $payload_ref (okd payload info/diff; saved as $out/payload.json)."

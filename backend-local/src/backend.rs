@@ -107,6 +107,7 @@ struct Job {
     image: String,
     dockerfile: String,
     build_args: std::collections::BTreeMap<String, String>,
+    labels: std::collections::BTreeMap<String, String>,
     context: Context,
     log: PathBuf,
 }
@@ -117,6 +118,26 @@ enum Context {
     Dir(PathBuf),
     /// A git commit's context, exported from the cache into a temporary folder for the build.
     Git { url: String, commit: String, context: String },
+}
+
+/// The labels `oc adm release new` copies into a payload's image-references (commit, ref,
+/// source location), as ci-operator and Doozer set them; a path source has no commit, so it
+/// gets okd-build's content hash instead. The fingerprint lets `okd` find an image's inputs.
+fn source_labels(source: &PlannedSource, fingerprint: &str) -> std::collections::BTreeMap<String, String> {
+    let mut labels =
+        std::collections::BTreeMap::from([("io.okd-build.fingerprint".to_owned(), fingerprint.to_owned())]);
+    match source {
+        PlannedSource::Commit { url, reference, commit } => {
+            labels.insert("io.openshift.build.commit.id".into(), commit.clone());
+            labels.insert("io.openshift.build.commit.ref".into(), reference.clone());
+            labels.insert("io.openshift.build.source-location".into(), url.clone());
+        }
+        PlannedSource::Path { content, .. } => {
+            labels.insert(okd_core::payload::SOURCE_CONTENT_LABEL.into(), content.clone());
+        }
+        PlannedSource::Unreadable { .. } => {}
+    }
+    labels
 }
 
 fn job(plan: &Plan, c: &PlannedComponent, logs: &Path) -> Result<Job> {
@@ -138,6 +159,7 @@ fn job(plan: &Plan, c: &PlannedComponent, logs: &Path) -> Result<Job> {
         PlannedSource::Unreadable { .. } => return Err(not_read()),
     };
     Ok(Job {
+        labels: source_labels(&c.source, &fingerprint),
         component: c.name.clone(),
         fingerprint,
         image: c.image.clone(),
@@ -162,7 +184,15 @@ async fn build_one(
         if engine.image_id(&record.image_id).await?.is_some() {
             // Same inputs as an image we still have: retag it under this release's name.
             engine.tag(&record.image_id, &job.image).await?;
-            let digest = record.digest.clone().unwrap_or_else(|| record.image_id.clone());
+            // Push again even when it was pushed before: the registry may have lost it, and a
+            // push of blobs it already holds costs one round trip each.
+            let digest = if push {
+                let digest = engine.push(&job.image).await?;
+                state.record_build(&BuildRecord { digest: Some(digest.clone()), ..record })?;
+                digest
+            } else {
+                record.digest.clone().unwrap_or_else(|| record.image_id.clone())
+            };
             return Ok(Built { image: job.image, digest, reused: true });
         }
         state.forget(LOCAL, &job.fingerprint)?;
@@ -192,7 +222,7 @@ async fn build_one(
         dockerfile: job.dockerfile.clone(),
         tag: job.image.clone(),
         build_args: job.build_args.clone(),
-        labels: [("io.okd-build.fingerprint".to_owned(), job.fingerprint.clone())].into(),
+        labels: job.labels.clone(),
         platform: None,
         no_cache: force,
     };

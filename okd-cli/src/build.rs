@@ -16,7 +16,7 @@ use okd_core::{
 };
 
 use crate::{
-    cli::{BuildArgs, ListOutput},
+    cli::{BuildArgs, ListOutput, ReleaseArgs},
     commands::load_plan,
     output::print,
 };
@@ -26,16 +26,7 @@ const INTERRUPTED: u8 = 130;
 
 pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let mut config = BackendConfig::new();
-    for (key, value) in [
-        ("engine", &args.engine),
-        ("state", &args.state),
-        ("cache", &args.release.cache_dir.as_ref().map(|p| p.display().to_string())),
-    ] {
-        if let Some(value) = value {
-            config.insert(key.to_owned(), value.clone());
-        }
-    }
+    let config = backend_config(args.engine.as_ref(), args.state.as_ref(), &args.release);
     let backend = registry.get(&args.backend, &config)?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
@@ -96,6 +87,23 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     } else {
         crate::exit::BUILD_FAILED
     })
+}
+
+/// The registry configuration from the command line's engine, state and cache flags. Keys a
+/// backend does not take are left out, so each backend sees only what it understands.
+pub fn backend_config(
+    engine: Option<&String>,
+    state: Option<&String>,
+    release: &ReleaseArgs,
+) -> BackendConfig {
+    let mut config = BackendConfig::new();
+    let cache = release.cache_dir.as_ref().map(|p| p.display().to_string());
+    for (key, value) in [("engine", engine), ("state", state), ("cache", cache.as_ref())] {
+        if let Some(value) = value {
+            config.insert(key.to_owned(), value.clone());
+        }
+    }
+    config
 }
 
 /// Lines of log shown when a component fails.

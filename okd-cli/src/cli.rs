@@ -66,6 +66,9 @@ okd build release.yaml --backend local --only cli --force\n  \
 okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
     )]
     Build(BuildArgs),
+    /// Assemble a release image (payload) from built images, read one back, compare two.
+    #[command(subcommand)]
+    Payload(PayloadCommand),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
     /// Import release metadata from elsewhere into a release manifest.
@@ -283,4 +286,85 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("'{s}' is not KEY=VALUE")),
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PayloadCommand {
+    /// Build the release image the way `oc adm release new` does and push it.
+    #[command(after_help = "The release image is the cluster-version-operator image plus one layer \
+holding release-manifests/: image-references (an ImageStream named after the version, one tag per \
+payload component at the digest the backend built, with the io.openshift.build.* labels as \
+annotations), release-metadata (cincinnati-metadata-v0), and the /manifests of every image \
+labelled io.openshift.release.operator=true with their image references and 0.0.1-snapshot \
+versions substituted. It reads the backend's last build of the release as it is now, so build \
+with --push first.\n\n\
+Examples:\n  okd build examples/okd-mini/release.yaml --backend local --push\n  \
+okd payload assemble examples/okd-mini/release.yaml --backend local\n  \
+okd payload assemble release.yaml --backend local --to quay.io/me/okd-release:test --previous 4.17.0-0.okd-1")]
+    Assemble(AssembleArgs),
+    /// List a release image's tags with their digests, commits and source repositories.
+    #[command(
+        after_help = "Examples:\n  okd payload info 127.0.0.1:5000/okd/okd-mini-release:4.17.0-0.okd-mini\n  \
+okd payload info REF --output json | jq -r '.tags[] | [.name, .commit] | @tsv'"
+    )]
+    Info(PayloadInfoArgs),
+    /// Compare two release images: tags added, removed, changed (other source) and rebuilt.
+    #[command(after_help = "A tag whose pull spec is the same in both is unchanged. Otherwise it \
+changed when both know their source (commit, or okd-build's content hash for path sources) and \
+the sources differ, and was rebuilt when the source is the same: the rules of `oc adm release info A B`.\n\n\
+Example:\n  okd payload diff REG/okd-release@sha256:OLD REG/okd-release@sha256:NEW")]
+    Diff(PayloadDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssembleArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// The backend whose build to assemble (see `okd backends`).
+    #[arg(long, short)]
+    pub backend: String,
+    /// Where to push the release image (default: <registry>/<repository>-release:<version>).
+    #[arg(long, value_name = "REF")]
+    pub to: Option<String>,
+    /// A release this one upgrades from (release-metadata `previous`). Repeatable.
+    #[arg(long, value_name = "VERSION")]
+    pub previous: Vec<String>,
+    /// Speak plain HTTP to this registry (host:port); loopback registries always are. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// Container engine, as for `okd build`.
+    #[arg(long, value_name = "URL")]
+    pub engine: Option<String>,
+    /// State folder, as for `okd build`.
+    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
+    pub state: Option<String>,
+    /// `table` or `json`.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct PayloadInfoArgs {
+    /// The release image, by tag or digest.
+    pub image: String,
+    /// Speak plain HTTP to this registry (host:port). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// `table` or `json`.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct PayloadDiffArgs {
+    /// The release before.
+    pub from: String,
+    /// The release after.
+    pub to: String,
+    /// Speak plain HTTP to this registry (host:port). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// `table` or `json`.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
 }

@@ -30,6 +30,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Graph(args) => graph(args).await,
         Command::Generate(args) => generate(args).await,
         Command::Build(args) => crate::build::build(args, registry).await,
+        Command::Payload(cmd) => crate::payload::run(cmd, registry).await,
         Command::Backends(args) => backends(args, registry),
         Command::Dockerfile(cmd) => dockerfile_command(cmd),
         Command::Import(ImportCommand::OcpBuildData {

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod diagnostic;
 mod output;
+mod payload;
 
 use std::{io::Write, process::ExitCode};
 

@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod generate;
 pub mod graph;
 pub mod manifest;
+pub mod payload;
 pub mod plan;
 pub mod registry;
 pub mod resolve;

@@ -1,0 +1,245 @@
+//! `okd payload`: assemble a release image from a backend's last build of the release, read one
+//! back, compare two.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use backend_local::client::OciRegistry;
+use okd_core::{
+    Error, ErrorKind, Result,
+    backend::{BackendPlanOptions, BuildOptions, Outcome, run_id},
+    payload::{self, AssembleOptions, Assembled, ImageRef, PayloadDiff, PayloadTag, ReleaseInfo},
+    registry::BackendRegistry,
+};
+
+use crate::{
+    build::backend_config,
+    cli::{AssembleArgs, ListOutput, PayloadCommand, PayloadDiffArgs, PayloadInfoArgs},
+    commands::load_plan,
+    output::{print, to_json},
+};
+
+pub async fn run(command: PayloadCommand, registry: &BackendRegistry) -> Result<u8> {
+    match command {
+        PayloadCommand::Assemble(args) => assemble(args, registry).await,
+        PayloadCommand::Info(args) => info(args).await,
+        PayloadCommand::Diff(args) => diff(args).await,
+    }
+}
+
+/// Where the release image goes unless `--to` says: a `-release` repository beside the
+/// components', tagged with the version (as quay.io/okd/scos-release sits beside scos-content).
+fn default_target(release: &okd_core::manifest::Release) -> Result<ImageRef> {
+    let tag = release.version.to_string().replace('+', "_");
+    ImageRef::parse(&format!("{}/{}-release:{tag}", release.output.registry, release.output.repository))
+}
+
+async fn assemble(args: AssembleArgs, registry: &BackendRegistry) -> Result<u8> {
+    let plan = Arc::new(load_plan(&args.release).await?);
+    let config = backend_config(args.engine.as_ref(), args.state.as_ref(), &args.release);
+    let backend = registry.get(&args.backend, &config)?;
+    let backend_plan = backend.plan(plan.clone(), &BackendPlanOptions::default()).await?;
+    let run = run_id(&backend_plan, &BuildOptions::default());
+    let build_first = format!(
+        "build and push it first: okd build {} --backend {} --push",
+        args.release.release.display(),
+        args.backend
+    );
+    let status = backend.status(&run).await.map_err(|e| match e.kind() {
+        ErrorKind::NotFound => Error::new(
+            ErrorKind::NotFound,
+            format!("no {} build of this release with its current sources (run {run})", args.backend),
+        )
+        .with_help(build_first.clone()),
+        _ => e,
+    })?;
+    let results: BTreeMap<&str, _> = status.components.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut tags = Vec::new();
+    for component in plan.components.iter().filter(|c| c.payload) {
+        let built = results
+            .get(component.name.as_str())
+            .filter(|r| matches!(r.outcome, Outcome::Succeeded | Outcome::Reused))
+            .and_then(|r| r.digest.as_deref());
+        let digest = built.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("payload component {} was not built in run {run}", component.name),
+            )
+            .with_help(build_first.clone())
+        })?;
+        tags.push(PayloadTag {
+            name: component.name.clone(),
+            image: ImageRef::parse(&component.image)?.at_digest(digest),
+        });
+    }
+    let to = match &args.to {
+        Some(to) => ImageRef::parse(to).map_err(|e| e.context("--to"))?,
+        None => default_target(&plan.release)?,
+    };
+    let mut images: Vec<&ImageRef> = tags.iter().map(|t| &t.image).collect();
+    images.push(&to);
+    let client = OciRegistry::for_images(&images, &args.insecure_registry);
+    let options = AssembleOptions {
+        name: plan.release.version.to_string(),
+        to: to.clone(),
+        previous: args.previous.clone(),
+        // The manifest says which components are payload tags, so none is pruned for want of
+        // an operator reference; the output lists those oc would prune.
+        include: tags.iter().map(|t| t.name.clone()).collect(),
+        metadata: BTreeMap::new(),
+        created: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
+    };
+    let assembled = payload::assemble(&client, tags, &options).await.map_err(|e| match e.kind() {
+        ErrorKind::NotFound => e.with_help(format!("an image is missing from the registry; {build_first}")),
+        _ => e,
+    })?;
+    print(&match args.output {
+        ListOutput::Json => to_json(&assembled)?,
+        ListOutput::Table => assembled_table(&assembled),
+    })?;
+    Ok(0)
+}
+
+fn assembled_table(a: &Assembled) -> String {
+    let mut text = format!(
+        "assembled release {}\n  image:     {}@{}\n  tags:      {}\n  manifests: {}\n",
+        a.image_references.metadata.name,
+        strip_tag(&a.image),
+        a.digest,
+        a.image_references.spec.tags.len(),
+        a.manifests.len()
+    );
+    if !a.unreferenced.is_empty() {
+        text.push_str(&format!(
+            "  kept although no operator references them (oc adm release new would prune them): {}\n",
+            a.unreferenced.join(", ")
+        ));
+    }
+    text.push_str(&format!("inspect it: okd payload info {}@{}\n", strip_tag(&a.image), a.digest));
+    text
+}
+
+fn strip_tag(image: &str) -> &str {
+    match image.rfind(':') {
+        Some(i) if !image[i..].contains('/') => &image[..i],
+        _ => image,
+    }
+}
+
+async fn read(reference: &str, insecure: &[String]) -> Result<ReleaseInfo> {
+    let image = ImageRef::parse(reference)?;
+    let client = OciRegistry::for_images(&[&image], insecure);
+    payload::read(&client, &image).await
+}
+
+async fn info(args: PayloadInfoArgs) -> Result<u8> {
+    let info = read(&args.image, &args.insecure_registry).await?;
+    print(&match args.output {
+        ListOutput::Json => to_json(&info)?,
+        ListOutput::Table => info_table(&info),
+    })?;
+    Ok(0)
+}
+
+fn short(digest: Option<&str>) -> String {
+    digest.map_or("-".into(), |d| d.chars().take(19).collect())
+}
+
+fn info_table(info: &ReleaseInfo) -> String {
+    let mut text = format!(
+        "Name:      {}\nDigest:    {}\nCreated:   {}\nPull From: {}@{}\nManifests: {}\n",
+        info.name,
+        info.digest,
+        info.created.as_deref().unwrap_or("-"),
+        strip_tag(info.image.split('@').next().unwrap_or(&info.image)),
+        info.digest,
+        info.manifests.len()
+    );
+    if let Some(m) = &info.metadata {
+        let upgrades = if m.previous.is_empty() { "<none>".to_owned() } else { m.previous.join(", ") };
+        text.push_str(&format!("\nRelease Metadata:\n  Version:  {}\n  Upgrades: {upgrades}\n", m.version));
+    }
+    let width = info.tags.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+    text.push_str(&format!("\nImages:\n  {:width$}  {:19}  {:19}  REPOSITORY\n", "NAME", "DIGEST", "COMMIT"));
+    for t in &info.tags {
+        let source = t.commit.as_deref().map(|c| c.chars().take(19).collect()).unwrap_or_else(|| {
+            t.source_content.as_deref().map_or("-".into(), |c| {
+                format!("content {}", c.trim_start_matches("sha256:").chars().take(11).collect::<String>())
+            })
+        });
+        text.push_str(&format!(
+            "  {:width$}  {:19}  {:19}  {}\n",
+            t.name,
+            short(t.digest.as_deref()),
+            source,
+            t.source_location.as_deref().unwrap_or("-")
+        ));
+    }
+    if !info.warnings.is_empty() {
+        text.push_str("\nWarnings:\n");
+        for w in &info.warnings {
+            text.push_str(&format!("  {w}\n"));
+        }
+    }
+    text
+}
+
+async fn diff(args: PayloadDiffArgs) -> Result<u8> {
+    let (a, b) =
+        tokio::try_join!(read(&args.from, &args.insecure_registry), read(&args.to, &args.insecure_registry))?;
+    let d = payload::diff(&a, &b);
+    print(&match args.output {
+        ListOutput::Json => to_json(&d)?,
+        ListOutput::Table => diff_table(&d),
+    })?;
+    Ok(0)
+}
+
+fn diff_table(d: &PayloadDiff) -> String {
+    if d.identical {
+        return format!("Releases are identical ({} at {})\n", d.to.0, d.to.1);
+    }
+    let mut text = format!("From: {} ({})\nTo:   {} ({})\n", d.from.0, d.from.1, d.to.0, d.to.1);
+    let section = |text: &mut String, title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            text.push_str(&format!("\n{title}:\n"));
+            for l in lines {
+                text.push_str(&format!("  {l}\n"));
+            }
+        }
+    };
+    let source = |t: &payload::TagInfo| {
+        t.source_identity().map_or("-".into(), |s| s.chars().take(19).collect::<String>())
+    };
+    section(
+        &mut text,
+        "Images Changed",
+        d.changed.iter().map(|c| format!("{}  {} -> {}", c.name, source(&c.from), source(&c.to))).collect(),
+    );
+    section(
+        &mut text,
+        "Images Rebuilt",
+        d.rebuilt
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}  {} -> {}",
+                    c.name,
+                    short(c.from.digest.as_deref()),
+                    short(c.to.digest.as_deref())
+                )
+            })
+            .collect(),
+    );
+    section(
+        &mut text,
+        "Images Added",
+        d.added.iter().map(|t| format!("{}  {}", t.name, t.pull_spec)).collect(),
+    );
+    section(&mut text, "Images Removed", d.removed.iter().map(|t| t.name.clone()).collect());
+    section(&mut text, "Manifests Changed", d.manifests_changed.clone());
+    text.push_str(&format!("\n{} images unchanged\n", d.unchanged));
+    text
+}

@@ -1,0 +1,95 @@
+//! Helpers for the tests that run `okd` against the real engine and registry that
+//! `scripts/engine.sh start` provides.
+#![allow(dead_code)]
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use serde_json::Value;
+
+pub fn engine_available() -> bool {
+    let Some(host) = std::env::var_os("CONTAINER_HOST").or_else(|| std::env::var_os("DOCKER_HOST")) else {
+        return false;
+    };
+    let host = host.to_string_lossy().into_owned();
+    host.strip_prefix("unix://").is_none_or(|path| Path::new(path).exists())
+}
+
+pub fn need_engine() -> bool {
+    if engine_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the engine tests: start it with scripts/engine.sh start"
+    );
+    eprintln!("skipping: no container engine (run scripts/engine.sh start and export CONTAINER_HOST)");
+    false
+}
+
+/// A copy of okd-mini whose images go to a repository of their own, so concurrent tests and
+/// earlier runs do not share tags.
+pub fn release(tmp: &Path, repository: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tmp.join("okd-mini");
+    copy(&root.join("examples/okd-mini"), &dir);
+    let path = dir.join("release.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("repository: okd/okd-mini", &format!("repository: {repository}"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs `okd build` and returns (exit code, component -> last outcome event, the events).
+pub fn build(release: &Path, state: &Path, extra: &[&str]) -> (i32, BTreeMap<String, String>, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["build", release.to_str().unwrap(), "--backend", "local", "--output", "json", "--jobs", "2"])
+        .args(["--state", state.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let mut last = BTreeMap::new();
+    for e in &events {
+        assert!(e["timestamp"].is_string() && e["component"].is_string(), "{e}");
+        let kind = e["event"].as_str().unwrap().to_owned();
+        if ["succeeded", "reused", "failed", "skipped"].contains(&kind.as_str()) {
+            last.insert(e["component"].as_str().unwrap().to_owned(), kind);
+        }
+    }
+    if out.status.code() != Some(0) {
+        eprintln!("okd build stderr: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    (out.status.code().unwrap_or(-1), last, events)
+}
+
+pub fn with(outcomes: &BTreeMap<String, String>, kind: &str) -> Vec<String> {
+    outcomes.iter().filter(|(_, k)| *k == kind).map(|(c, _)| c.clone()).collect()
+}
+
+pub fn labels(image: &str) -> Value {
+    let host = std::env::var("CONTAINER_HOST").unwrap_or_default();
+    let out = Command::new("podman").args(["--url", &host, "image", "inspect", image]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let inspect: Value = serde_json::from_slice(&out.stdout).unwrap();
+    inspect[0]["Labels"].clone()
+}
