@@ -27,7 +27,7 @@ use crate::{
     LOCAL,
     client::{BuildRequest, Engine},
     config::LocalConfig,
-    state::{BuildRecord, StateStore},
+    state::{BuildRecord, CancelRequest, StateStore},
 };
 
 /// A `local` backend from registry configuration.
@@ -310,6 +310,19 @@ impl BuildBackend for LocalBackend {
             options.jobs
         };
         let (state, sources) = (self.state.clone(), self.source_options());
+        // `okd cancel` from another process cannot reach this token; it leaves a request in the
+        // state database, which this poll turns into a cancel.
+        let poll = {
+            let (state, run, cancel) = (self.state.clone(), run.clone(), cancel.clone());
+            tokio::spawn(async move {
+                while !cancel.is_cancelled() {
+                    tokio::time::sleep(CANCEL_POLL).await;
+                    if state.cancel_requested(&run).unwrap_or(false) {
+                        cancel.cancel();
+                    }
+                }
+            })
+        };
         let results =
             schedule::run(&core.graph, Some(&indices), jobs_n, cancel.clone(), events.clone(), |i| {
                 let job = jobs[&i].clone();
@@ -319,6 +332,7 @@ impl BuildBackend for LocalBackend {
                 build_one(job, engine, state, sources, flags, events)
             })
             .await;
+        poll.abort();
         for r in &results {
             self.state.record_result(&run, r)?;
         }
@@ -342,19 +356,48 @@ impl BuildBackend for LocalBackend {
 
     async fn cancel(&self, run: &RunId) -> Result<()> {
         let token = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(run).cloned();
-        match token {
-            Some(token) => {
-                token.cancel();
-                Ok(())
-            }
-            None if self.state.run_status(run)?.is_some() => Err(Error::new(
-                ErrorKind::NotImplemented,
-                format!(
-                    "run {run} is not running in this process; cancelling another process's run is not built"
-                ),
-            )
-            .with_help("stop the other `okd build` with Ctrl-C")),
-            None => Err(Error::new(ErrorKind::NotFound, format!("no run {run}"))),
+        if let Some(token) = token {
+            token.cancel();
+            return Ok(());
         }
+        let pid = match self.state.request_cancel(run)? {
+            // Finished or cancelled already: nothing runs, which is what cancel promises.
+            CancelRequest::NotRunning => return Ok(()),
+            CancelRequest::Running { pid } => pid,
+        };
+        if pid.is_some_and(|pid| !process_alive(pid)) {
+            // Its process died (killed, crashed); nothing of it runs any more.
+            return self.state.finish_run(run, RunState::Cancelled);
+        }
+        let deadline = tokio::time::Instant::now() + CANCEL_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            if self.state.run_status(run)?.is_some_and(|s| s.state != RunState::Running) {
+                return Ok(());
+            }
+            tokio::time::sleep(CANCEL_POLL).await;
+        }
+        Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "run {run} (process {}) did not stop within {}s of the cancel request",
+                pid.map_or("unknown".into(), |p| p.to_string()),
+                CANCEL_WAIT.as_secs()
+            ),
+        )
+        .with_help(
+            "a running RUN step finishes before Podman stops the build; try again, or stop the process",
+        ))
     }
+}
+
+/// How often a run checks for a cancel from another process, and a cancel for the run's end.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long a cancel from another process waits for the run to stop.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether process `pid` exists. Where /proc is missing (not Linux) it is assumed alive, so the
+/// cancel waits for the run instead of declaring it dead.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.exists() || proc.join(pid.to_string()).exists()
 }

@@ -1,6 +1,7 @@
-//! Local builds on Podman or Docker through the Docker-compatible API.
-//!
-//! Registered with its capabilities; its operations are not built yet and return NotImplemented.
+//! Local builds on Podman or Docker through the Docker-compatible API: the reference build the
+//! other backends are compared with. Also home of the OCI registry client that payloads use
+//! ([`client::OciRegistry`]), and of the state store ([`state`]) that records builds by
+//! fingerprint.
 
 mod backend;
 pub mod client;

@@ -43,8 +43,12 @@ struct LocalHarness {
 impl LocalHarness {
     fn new(check: &str) -> Self {
         let nonce = format!("{}-{check}", std::process::id()).replace('_', "-");
-        let harness =
-            LocalHarness { dir: tempfile::tempdir().unwrap(), nonce, failing: Mutex::default(), durations: Mutex::default() };
+        let harness = LocalHarness {
+            dir: tempfile::tempdir().unwrap(),
+            nonce,
+            failing: Mutex::default(),
+            durations: Mutex::default(),
+        };
         let scenario = SCENARIO.replace("okd/conformance", &format!("okd/conformance-{}", harness.nonce));
         std::fs::write(harness.dir.path().join("release.yaml"), scenario).unwrap();
         harness.write_sources();
@@ -97,8 +101,11 @@ fn running(nonce: &str) -> usize {
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains("sleep 0.25") && let Some(at) = cmdline.find(&prefix) {
-            components.insert(cmdline[at + prefix.len()..].split_whitespace().next().unwrap_or("").to_owned());
+        if cmdline.contains("sleep 0.25")
+            && let Some(at) = cmdline.find(&prefix)
+        {
+            components
+                .insert(cmdline[at + prefix.len()..].split_whitespace().next().unwrap_or("").to_owned());
         }
     }
     components.len()
@@ -107,13 +114,16 @@ fn running(nonce: &str) -> usize {
 #[async_trait]
 impl Harness for LocalHarness {
     async fn backend(&self) -> Arc<dyn BuildBackend> {
-        let config = LocalConfig { state: Some(self.state().display().to_string()), ..LocalConfig::default() };
+        let config =
+            LocalConfig { state: Some(self.state().display().to_string()), ..LocalConfig::default() };
         Arc::new(LocalBackend::new(config).unwrap())
     }
     async fn plan(&self) -> Arc<Plan> {
         self.write_sources();
         let release = load(&self.dir.path().join("release.yaml"), &LoadOptions::default()).unwrap();
-        let sources = read_sources(&release, &SourceOptions { offline: true, ..SourceOptions::default() }).await.unwrap();
+        let sources = read_sources(&release, &SourceOptions { offline: true, ..SourceOptions::default() })
+            .await
+            .unwrap();
         Arc::new(plan(Arc::new(release), &sources, &PlanOptions::default()).unwrap())
     }
     async fn fail(&self, component: &str) {
@@ -140,7 +150,10 @@ impl Harness for LocalHarness {
 fn engine_configured() -> bool {
     let configured = std::env::var_os("CONTAINER_HOST").or_else(|| std::env::var_os("DOCKER_HOST")).is_some();
     if !configured {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the engine tests: start it with scripts/engine.sh start");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the engine tests: start it with scripts/engine.sh start"
+        );
         eprintln!("skipping: no container engine (run scripts/engine.sh start and export CONTAINER_HOST)");
     }
     configured

@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use backend_local::state::{BuildRecord, StateStore};
+use backend_local::state::{BuildRecord, CancelRequest, StateStore};
 use jiff::Timestamp;
 use okd_core::{
     ErrorKind,
@@ -430,4 +430,46 @@ fn default_dir_follows_xdg_then_home() {
         let status = child("child_default_dir", &envs).stderr(Stdio::null()).status().expect("run child");
         assert!(status.success(), "default_dir with {envs:?} is not {want}");
     }
+}
+
+#[test]
+fn a_cancel_request_reaches_the_running_run_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let run = RunId("r-cancel".into());
+    assert_eq!(store.request_cancel(&run).expect_err("unknown run").kind(), ErrorKind::NotFound);
+    store.start_run(&run, "local", &names(&["a"])).expect("start");
+    assert!(!store.cancel_requested(&run).expect("flag"));
+    assert_eq!(
+        store.request_cancel(&run).expect("request"),
+        CancelRequest::Running { pid: Some(std::process::id()) },
+        "the runner's pid"
+    );
+    assert!(open(dir.path()).cancel_requested(&run).expect("another store sees it"));
+    store.start_run(&run, "local", &names(&["a"])).expect("resume");
+    assert!(!store.cancel_requested(&run).expect("flag"), "a resumed run starts without the old request");
+    store.finish_run(&run, RunState::Finished).expect("finish");
+    assert_eq!(store.request_cancel(&run).expect("request"), CancelRequest::NotRunning, "nothing to cancel");
+}
+
+#[test]
+fn a_version_1_database_is_migrated_keeping_its_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path());
+        store.start_run(&RunId("old".into()), "local", &names(&["a"])).expect("start");
+    }
+    // Make it look like a version 1 file: drop the version 2 columns and the version number.
+    let conn = raw(dir.path());
+    conn.execute_batch("ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN cancel_requested;")
+        .expect("downgrade");
+    conn.pragma_update(None, "user_version", 1).expect("set version");
+    drop(conn);
+    let store = open(dir.path());
+    assert_eq!(outcomes(&store, &RunId("old".into())).0, RunState::Running);
+    assert_eq!(
+        store.request_cancel(&RunId("old".into())).expect("v2 columns exist"),
+        CancelRequest::Running { pid: None },
+        "no pid recorded"
+    );
 }

@@ -16,7 +16,7 @@ use okd_core::{
 };
 
 use crate::{
-    cli::{BuildArgs, ListOutput, ReleaseArgs},
+    cli::{BuildArgs, ListOutput, ReleaseArgs, RunArgs},
     commands::load_plan,
     output::print,
 };
@@ -34,6 +34,8 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     options.force = args.force;
     options.push = args.push;
     let run = okd_core::backend::run_id(&backend_plan, &options);
+    // On stderr, so JSON output stays events only; `okd status` and `okd cancel` take this id.
+    eprintln!("run {run}");
     let (sink, mut events) = EventSink::channel();
     let started = Instant::now();
     let worker = {
@@ -104,6 +106,42 @@ pub fn backend_config(
         }
     }
     config
+}
+
+fn run_backend(
+    args: &RunArgs,
+    registry: &BackendRegistry,
+) -> Result<Arc<dyn okd_core::backend::BuildBackend>> {
+    let mut config = BackendConfig::new();
+    if let Some(state) = &args.state {
+        config.insert("state".to_owned(), state.clone());
+    }
+    registry.get(&args.backend, &config)
+}
+
+pub async fn status(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
+    let status = run_backend(&args, registry)?.status(&okd_core::backend::RunId(args.run.clone())).await?;
+    if args.output == ListOutput::Json {
+        return print(&crate::output::to_json(&status)?).map(|_| 0);
+    }
+    let mut text = format!("run {}: {:?}\n", status.run, status.state).to_lowercase();
+    for c in &status.components {
+        let outcome = serde_json::to_value(c.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let detail = c.reason.as_deref().or(c.image.as_deref()).unwrap_or("");
+        text.push_str(&format!("  {:<28} {:<10} {detail}\n", c.name, outcome));
+    }
+    print(&text)?;
+    Ok(0)
+}
+
+pub async fn cancel(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
+    let run = okd_core::backend::RunId(args.run.clone());
+    run_backend(&args, registry)?.cancel(&run).await?;
+    print(&format!("run {run}: cancelled\n"))?;
+    Ok(0)
 }
 
 /// Lines of log shown when a component fails.

@@ -66,6 +66,16 @@ okd build release.yaml --backend local --only cli --force\n  \
 okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
     )]
     Build(BuildArgs),
+    /// Show a run's state and per-component results, from any process.
+    #[command(after_help = "The run id is printed when `okd build` starts (`run <id>`), and is the same \
+for every build of the same release with the same inputs.\n\nExamples:\n  \
+okd status okd-mini-local-a67e5ed5767c --backend local\n  okd status RUN --backend local --output json")]
+    Status(RunArgs),
+    /// Cancel a run, also one started by another `okd build` process, and wait for it to stop.
+    #[command(after_help = "Running builds are stopped and the rest are not started; the run ends \
+as cancelled. Podman finishes a RUN step that is already running before the build stops.\n\n\
+Example:\n  okd cancel okd-mini-local-a67e5ed5767c --backend local")]
+    Cancel(RunArgs),
     /// Assemble a release image (payload) from built images, read one back, compare two.
     #[command(subcommand)]
     Payload(PayloadCommand),
@@ -365,6 +375,21 @@ pub struct PayloadDiffArgs {
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
     /// `table` or `json`.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run id.
+    pub run: String,
+    /// The backend that runs it.
+    #[arg(long, short)]
+    pub backend: String,
+    /// State folder, as for `okd build`.
+    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
+    pub state: Option<String>,
+    /// `table` or `json` (status only).
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
 }

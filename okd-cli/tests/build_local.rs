@@ -135,3 +135,54 @@ fn a_run_killed_part_way_resumes_without_rebuilding_what_finished() {
     );
     assert_eq!(with(&outcomes, "reused").len(), 9);
 }
+
+#[test]
+fn okd_cancel_from_another_process_stops_the_run() {
+    use std::io::{BufRead, BufReader};
+    if !need_engine() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repository = format!("okd/e2e-cancel-{}", std::process::id());
+    let release = release(tmp.path(), &repository);
+    let state = tmp.path().join("state");
+    // installer is last in the graph; many short steps, since Podman stops between steps.
+    let dockerfile = release.parent().unwrap().join("components/installer/images/installer/Dockerfile.ci");
+    let text = std::fs::read_to_string(&dockerfile).unwrap();
+    std::fs::write(&dockerfile, format!("{text}{}", "RUN sleep 0.5\n".repeat(60))).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["build", release.to_str().unwrap(), "--backend", "local", "--output", "json", "--jobs", "2"])
+        .args(["--state", state.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stderr.take().unwrap()).lines().next().unwrap().unwrap();
+    let run =
+        first.strip_prefix("run ").unwrap_or_else(|| panic!("the run id comes first: {first}")).to_owned();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let event: Value = serde_json::from_str(&lines.next().expect("events").unwrap()).unwrap();
+        if event["component"] == "installer" && event["event"] == "started" {
+            break;
+        }
+    }
+    let okd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_okd"))
+            .args(args)
+            .args(["--backend", "local", "--state", state.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let cancelled = okd(&["cancel", &run]);
+    assert!(cancelled.status.success(), "{}", String::from_utf8_lossy(&cancelled.stderr));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "a cancelled run is not a successful build");
+    let out = okd(&["status", &run, "--output", "json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["state"], "cancelled", "{status}");
+    let installer = status["components"].as_array().unwrap().iter().find(|c| c["name"] == "installer");
+    assert_eq!(installer.unwrap()["outcome"], "cancelled", "{status}");
+    // Cancelling again, or a finished run, is not an error: nothing runs.
+    assert!(okd(&["cancel", &run]).status.success());
+}

@@ -53,6 +53,18 @@ pub struct BuildRecord {
     pub log: Option<PathBuf>,
 }
 
+/// What [`StateStore::request_cancel`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRequest {
+    /// The run had ended; nothing to cancel.
+    NotRunning,
+    /// The run is marked running; the request is recorded for its process to see.
+    Running {
+        /// That process, when recorded (runs started before schema version 2 have none).
+        pid: Option<u32>,
+    },
+}
+
 /// The state database of one state folder. Cheap to share (`Send + Sync`); each process or
 /// thread may also open its own.
 #[derive(Debug)]
@@ -231,6 +243,10 @@ impl StateStore {
                     )?;
                 }
             }
+            tx.execute(
+                "UPDATE runs SET pid = ?2, cancel_requested = 0 WHERE run = ?1",
+                params![run.0, i64::from(std::process::id())],
+            )?;
             // Positions follow this call's order; components no longer listed are dropped.
             tx.execute("UPDATE run_components SET position = -1 WHERE run = ?1", [&run.0])?;
             let mut upsert = tx.prepare(
@@ -290,6 +306,35 @@ impl StateStore {
                 return Err(not_found(run).into());
             }
             Ok(())
+        })
+    }
+
+    /// Asks the process running `run` to cancel it (unknown runs are NotFound).
+    pub fn request_cancel(&self, run: &RunId) -> Result<CancelRequest> {
+        self.write("request a cancel", |tx| {
+            let row: Option<(String, Option<i64>)> = tx
+                .query_row("SELECT state, pid FROM runs WHERE run = ?1", [&run.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            match row {
+                None => Err(not_found(run).into()),
+                Some((state, pid)) if state == "running" => {
+                    tx.execute("UPDATE runs SET cancel_requested = 1 WHERE run = ?1", [&run.0])?;
+                    Ok(CancelRequest::Running { pid: pid.and_then(|p| u32::try_from(p).ok()) })
+                }
+                Some(_) => Ok(CancelRequest::NotRunning),
+            }
+        })
+    }
+
+    /// Whether another process asked to cancel `run`.
+    pub fn cancel_requested(&self, run: &RunId) -> Result<bool> {
+        self.read("read a cancel request", |tx| {
+            let flag: Option<i64> = tx
+                .query_row("SELECT cancel_requested FROM runs WHERE run = ?1", [&run.0], |r| r.get(0))
+                .optional()?;
+            Ok(flag == Some(1))
         })
     }
 

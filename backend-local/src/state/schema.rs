@@ -1,6 +1,7 @@
 //! The database file: connection settings, the schema and its migrations, and error mapping.
 //!
-//! Schema, version 1 (`PRAGMA user_version = 1`). Timestamps are RFC 3339 text in UTC with
+//! Schema, version 2 (`PRAGMA user_version = 2`); version 2 added `runs.pid` and
+//! `runs.cancel_requested` (see [`V2`]). Timestamps are RFC 3339 text in UTC with
 //! nine fractional digits (`2025-01-02T03:04:05.000000006Z`), so they also sort as text.
 //!
 //! ```sql
@@ -54,7 +55,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -92,6 +93,13 @@ CREATE TABLE run_components (
     finished TEXT,
     PRIMARY KEY (run, name)
 ) STRICT;
+";
+
+/// Version 2: cancelling a run from another process. The process running it records its pid
+/// (so a cancel can tell a live run from one whose process died) and polls `cancel_requested`.
+const V2: &str = "
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 ";
 
 /// Opens `path` and makes it ready: WAL, busy timeout, foreign keys, schema up to date.
