@@ -66,6 +66,14 @@ okd build release.yaml --backend local --only cli --force\n  \
 okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
     )]
     Build(BuildArgs),
+    /// Write the configuration a backend needs (CI configs, PipelineRuns, tenant objects, OKD
+    /// Dockerfiles), as it would land: OUT/<org>/<repo>/<path>.
+    #[command(after_help = "Files a backend keeps outside component repositories (its own config \
+repository, a tenant namespace) go under OUT/_/ or the folder the backend names. Nothing is written \
+unless the whole render succeeds.\n\nExamples:\n  \
+okd render examples/okd-mini/release.yaml --backend konflux --out rendered/\n  \
+okd render release.yaml --backend local --out rewritten/   # the rewritten Dockerfiles")]
+    Render(RenderArgs),
     /// Show a run's state and per-component results, from any process.
     #[command(after_help = "The run id is printed when `okd build` starts (`run <id>`), and is the same \
 for every build of the same release with the same inputs.\n\nExamples:\n  \
@@ -390,6 +398,24 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
     pub state: Option<String>,
     /// `table` or `json` (status only).
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// The backend (see `okd backends`).
+    #[arg(long, short)]
+    pub backend: String,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace OUT if it exists and is not empty.
+    #[arg(long)]
+    pub force: bool,
+    /// `table` lists the files; `json` prints the summary.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
 }

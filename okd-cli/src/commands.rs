@@ -31,6 +31,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Generate(args) => generate(args).await,
         Command::Build(args) => crate::build::build(args, registry).await,
         Command::Payload(cmd) => crate::payload::run(cmd, registry).await,
+        Command::Render(args) => crate::render::render(args, registry).await,
         Command::Status(args) => crate::build::status(args, registry).await,
         Command::Cancel(args) => crate::build::cancel(args, registry).await,
         Command::Backends(args) => backends(args, registry),

@@ -7,6 +7,7 @@ mod commands;
 mod diagnostic;
 mod output;
 mod payload;
+mod render;
 
 use std::{io::Write, process::ExitCode};
 

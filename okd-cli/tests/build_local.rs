@@ -5,7 +5,7 @@
 
 mod engine;
 
-use std::process::Command;
+use std::{path::PathBuf, process::Command};
 
 use serde_json::Value;
 
@@ -93,35 +93,61 @@ fn push_sends_every_image_to_the_registry_at_the_reported_digest() {
     assert_eq!(events.iter().filter(|e| e["event"] == "succeeded").count(), 10);
 }
 
-#[test]
-fn a_run_killed_part_way_resumes_without_rebuilding_what_finished() {
-    use std::io::{BufRead, BufReader};
-    if !need_engine() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let repository = format!("okd/e2e-kill-{}", std::process::id());
-    let release = release(tmp.path(), &repository);
-    let state = tmp.path().join("state");
-    // installer is last in the graph; make it slow enough to be killed mid-build.
+/// Starts `okd build --output json` in the background on a copy of okd-mini whose installer (the
+/// last component in the graph) ends with `slow_steps`; stdout and stderr are piped.
+fn spawn_slow_build(
+    tmp: &std::path::Path,
+    name: &str,
+    slow_steps: &str,
+) -> (PathBuf, PathBuf, std::process::Child) {
+    let release = release(tmp, &format!("okd/e2e-{name}-{}", std::process::id()));
+    let state = tmp.join("state");
     let dockerfile = release.parent().unwrap().join("components/installer/images/installer/Dockerfile.ci");
     let text = std::fs::read_to_string(&dockerfile).unwrap();
-    std::fs::write(&dockerfile, format!("{text}RUN sleep 6\n")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okd"))
+    std::fs::write(&dockerfile, format!("{text}{slow_steps}")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_okd"))
         .args(["build", release.to_str().unwrap(), "--backend", "local", "--output", "json", "--jobs", "2"])
         .args(["--state", state.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    (release, state, child)
+}
+
+/// Reads the build's events until the nine other components succeeded and installer is in one
+/// of its sleep steps; returns the components that succeeded. Interrupting a build only inside a
+/// RUN step matters: Podman 4.3's service can crash (a nil dereference in buildah) when a build
+/// is cancelled during a COPY, which would take the engine away from every later test.
+fn wait_for_installer_sleep(child: &mut std::process::Child) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
     let mut finished = Vec::new();
+    let mut sleeping = false;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while finished.len() < 9 {
+    while finished.len() < 9 || !sleeping {
         let line = lines.next().expect("the build keeps reporting").unwrap();
         let event: Value = serde_json::from_str(&line).unwrap();
         if event["event"] == "succeeded" {
             finished.push(event["component"].as_str().unwrap().to_owned());
         }
+        sleeping |= event["component"] == "installer"
+            && event["event"] == "log"
+            && event["line"].as_str().is_some_and(|l| l.contains("RUN sleep"));
     }
+    // Keep draining stdout so the build never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    finished
+}
+
+#[test]
+fn a_run_killed_part_way_resumes_without_rebuilding_what_finished() {
+    if !need_engine() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // installer is last in the graph; make it slow enough to be killed mid-build.
+    let (release, state, mut child) = spawn_slow_build(tmp.path(), "kill", "RUN sleep 6\n");
+    let finished = wait_for_installer_sleep(&mut child);
     assert!(!finished.contains(&"installer".to_owned()));
     child.kill().unwrap(); // SIGKILL: no cleanup, no final records
     child.wait().unwrap();
@@ -143,30 +169,12 @@ fn okd_cancel_from_another_process_stops_the_run() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let repository = format!("okd/e2e-cancel-{}", std::process::id());
-    let release = release(tmp.path(), &repository);
-    let state = tmp.path().join("state");
-    // installer is last in the graph; many short steps, since Podman stops between steps.
-    let dockerfile = release.parent().unwrap().join("components/installer/images/installer/Dockerfile.ci");
-    let text = std::fs::read_to_string(&dockerfile).unwrap();
-    std::fs::write(&dockerfile, format!("{text}{}", "RUN sleep 0.5\n".repeat(60))).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_okd"))
-        .args(["build", release.to_str().unwrap(), "--backend", "local", "--output", "json", "--jobs", "2"])
-        .args(["--state", state.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Many short steps, since Podman stops a cancelled build between steps.
+    let (_, state, mut child) = spawn_slow_build(tmp.path(), "cancel", &"RUN sleep 0.5\n".repeat(60));
     let first = BufReader::new(child.stderr.take().unwrap()).lines().next().unwrap().unwrap();
     let run =
         first.strip_prefix("run ").unwrap_or_else(|| panic!("the run id comes first: {first}")).to_owned();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let event: Value = serde_json::from_str(&lines.next().expect("events").unwrap()).unwrap();
-        if event["component"] == "installer" && event["event"] == "started" {
-            break;
-        }
-    }
+    wait_for_installer_sleep(&mut child);
     let okd = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_okd"))
             .args(args)

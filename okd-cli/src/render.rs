@@ -1,0 +1,58 @@
+//! `okd render`: write the configuration a backend needs, as it would land in each repository.
+
+use std::{path::Path, sync::Arc};
+
+use okd_core::{Error, Result, backend::BackendPlanOptions, registry::BackendRegistry};
+
+use crate::{
+    build::backend_config,
+    cli::{ListOutput, RenderArgs},
+    commands::load_plan,
+    output::{print, to_json},
+};
+
+pub async fn render(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
+    let plan = Arc::new(load_plan(&args.release).await?);
+    let config = backend_config(None, None, &args.release);
+    let backend = registry.get(&args.backend, &config)?;
+    let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
+    let out = &args.out;
+    if out.exists()
+        && !args.force
+        && std::fs::read_dir(out).map_err(|e| Error::io(out, "read", e))?.next().is_some()
+    {
+        return Err(Error::invalid(format!("{} exists and is not empty", out.display()))
+            .with_help("choose an empty folder, or pass --force to replace it"));
+    }
+    // Render beside the target and rename into place, so a failure leaves no half-written tree.
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
+    let staging = parent.join(format!(".okd-render-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let summary = match backend.render(&backend_plan, &staging).await {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, "replace", e))?;
+    }
+    std::fs::rename(&staging, out).map_err(|e| Error::io(out, "move the rendered files into", e))?;
+    print(&match args.output {
+        ListOutput::Json => to_json(&summary)?,
+        ListOutput::Table => {
+            let mut text: String =
+                summary.files.iter().map(|f| format!("{}\n", out.join(f).display())).collect();
+            text.push_str(&format!(
+                "{} files for {} repositories written under {}\n",
+                summary.files.len(),
+                summary.repositories,
+                out.display()
+            ));
+            text
+        }
+    })?;
+    Ok(0)
+}
