@@ -16,7 +16,7 @@ use okd_core::{
 };
 
 use crate::{
-    cli::{BuildArgs, ListOutput, ReleaseArgs, RunArgs},
+    cli::{BuildArgs, ClusterArgs, ListOutput, ReleaseArgs, RunArgs},
     commands::load_plan,
     output::print,
 };
@@ -26,7 +26,8 @@ const INTERRUPTED: u8 = 130;
 
 pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config = backend_config(args.engine.as_ref(), args.state.as_ref(), &args.release);
+    let config =
+        backend_config(args.engine.as_ref(), args.state.as_ref(), Some(&args.release), &args.cluster);
     let backend = registry.get(&args.backend, &config)?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
@@ -91,19 +92,31 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     })
 }
 
-/// The registry configuration from the command line's engine, state and cache flags. Keys a
-/// backend does not take are left out, so each backend sees only what it understands.
+/// The registry configuration from the command line: engine, state, cache and the cluster
+/// flags, plus every `--set KEY=VALUE`. Only flags given become keys, so each backend sees what
+/// the user asked for, and refuses keys it does not take.
 pub fn backend_config(
     engine: Option<&String>,
     state: Option<&String>,
-    release: &ReleaseArgs,
+    release: Option<&ReleaseArgs>,
+    cluster: &ClusterArgs,
 ) -> BackendConfig {
     let mut config = BackendConfig::new();
-    let cache = release.cache_dir.as_ref().map(|p| p.display().to_string());
-    for (key, value) in [("engine", engine), ("state", state), ("cache", cache.as_ref())] {
+    let cache = release.and_then(|r| r.cache_dir.as_ref()).map(|p| p.display().to_string());
+    for (key, value) in [
+        ("engine", engine),
+        ("state", state),
+        ("cache", cache.as_ref()),
+        ("context", cluster.context.as_ref()),
+        ("namespace", cluster.namespace.as_ref()),
+        ("kubeconfig", cluster.kubeconfig.as_ref()),
+    ] {
         if let Some(value) = value {
             config.insert(key.to_owned(), value.clone());
         }
+    }
+    for (key, value) in &cluster.settings {
+        config.insert(key.clone(), value.clone());
     }
     config
 }

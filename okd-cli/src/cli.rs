@@ -176,6 +176,8 @@ pub struct GenerateArgs {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub release: ReleaseArgs,
     /// The backend (see `okd backends`).
     #[arg(long, short)]
@@ -297,6 +299,23 @@ okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO
         #[arg(long)]
         report_json: bool,
     },
+    /// Read existing `.tekton` PipelineRuns (Pipelines-as-Code, as Konflux generates them) and
+    /// write a release manifest with one component per Konflux component.
+    #[command(after_help = "Each PipelineRun's git-url, revision, dockerfile, path-context, \
+build-args, build-platforms and output-image become the component's source, Dockerfile, context, \
+build args, arches and output. Push and pull-request PipelineRuns of one component are merged. \
+What cannot be mapped is printed as a warning with its file and line.\n\nExamples:\n  \
+okd import tekton ~/src/cluster-dns-operator/.tekton\n  okd import tekton ~/src -o from-tekton.yaml")]
+    Tekton {
+        /// A .tekton folder, a repository, or a tree of repositories.
+        dir: PathBuf,
+        /// Write the manifest to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the import report as JSON on stderr too.
+        #[arg(long)]
+        report_json: bool,
+    },
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -336,6 +355,8 @@ Example:\n  okd payload diff REG/okd-release@sha256:OLD REG/okd-release@sha256:N
 
 #[derive(Debug, Args)]
 pub struct AssembleArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub release: ReleaseArgs,
     /// The backend whose build to assemble (see `okd backends`).
@@ -389,6 +410,8 @@ pub struct PayloadDiffArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// The run id.
     pub run: String,
     /// The backend that runs it.
@@ -405,6 +428,8 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
     pub release: ReleaseArgs,
     /// The backend (see `okd backends`).
     #[arg(long, short)]
@@ -418,4 +443,22 @@ pub struct RenderArgs {
     /// `table` lists the files; `json` prints the summary.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
+}
+
+/// Settings for cluster backends (konflux, doozer-konflux, ...); the local backend takes none.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// kubeconfig context (default: the current context).
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+    /// Namespace (default: the context's namespace).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+    /// Any other backend setting, e.g. git_remote=URL or pipeline_bundle=REF (see the backend's
+    /// documentation; unknown keys are refused). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub settings: Vec<(String, String)>,
 }

@@ -63,6 +63,24 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
             eprint!("{report}");
             Ok(0)
         }
+        Command::Import(ImportCommand::Tekton { dir, out, report_json }) => {
+            let import = backend_konflux::import_tekton(&dir)?;
+            let mut report = String::new();
+            for w in &import.warnings {
+                report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
+            }
+            if report_json {
+                report.push_str(&output::to_json(&import)?);
+            }
+            report.push_str(&import.summary());
+            report.push('\n');
+            match out {
+                Some(path) => output::write_atomically(&path, &import.manifest)?,
+                None => print(&import.manifest)?,
+            }
+            eprint!("{report}");
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut crate::cli::Cli::command(), "okd", &mut buf);

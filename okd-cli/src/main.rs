@@ -25,6 +25,8 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    // One crypto provider for every TLS client in the process (kube, the registry client).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

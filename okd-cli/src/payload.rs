@@ -35,7 +35,8 @@ fn default_target(release: &okd_core::manifest::Release) -> Result<ImageRef> {
 
 async fn assemble(args: AssembleArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config = backend_config(args.engine.as_ref(), args.state.as_ref(), &args.release);
+    let config =
+        backend_config(args.engine.as_ref(), args.state.as_ref(), Some(&args.release), &args.cluster);
     let backend = registry.get(&args.backend, &config)?;
     let backend_plan = backend.plan(plan.clone(), &BackendPlanOptions::default()).await?;
     let run = run_id(&backend_plan, &BuildOptions::default());

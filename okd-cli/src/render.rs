@@ -13,7 +13,7 @@ use crate::{
 
 pub async fn render(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config = backend_config(None, None, &args.release);
+    let config = backend_config(None, None, Some(&args.release), &args.cluster);
     let backend = registry.get(&args.backend, &config)?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let out = &args.out;
