@@ -338,7 +338,7 @@ with --push first.\n\n\
 Examples:\n  okd build examples/okd-mini/release.yaml --backend local --push\n  \
 okd payload assemble examples/okd-mini/release.yaml --backend local\n  \
 okd payload assemble release.yaml --backend local --to quay.io/me/okd-release:test --previous 4.17.0-0.okd-1")]
-    Assemble(AssembleArgs),
+    Assemble(Box<AssembleArgs>),
     /// List a release image's tags with their digests, commits and source repositories.
     #[command(
         after_help = "Examples:\n  okd payload info 127.0.0.1:5000/okd/okd-mini-release:4.17.0-0.okd-mini\n  \

@@ -6,8 +6,8 @@ use std::{collections::BTreeMap, sync::Arc};
 use backend_local::client::OciRegistry;
 use okd_core::{
     Error, ErrorKind, Result,
-    backend::{BackendPlanOptions, BuildOptions, Outcome, run_id},
-    payload::{self, AssembleOptions, Assembled, ImageRef, PayloadDiff, PayloadTag, ReleaseInfo},
+    backend::{BackendPlanOptions, BuildOptions, run_id},
+    payload::{self, AssembleOptions, Assembled, ImageRef, PayloadDiff, ReleaseInfo},
     registry::BackendRegistry,
 };
 
@@ -20,7 +20,7 @@ use crate::{
 
 pub async fn run(command: PayloadCommand, registry: &BackendRegistry) -> Result<u8> {
     match command {
-        PayloadCommand::Assemble(args) => assemble(args, registry).await,
+        PayloadCommand::Assemble(args) => assemble(*args, registry).await,
         PayloadCommand::Info(args) => info(args).await,
         PayloadCommand::Diff(args) => diff(args).await,
     }
@@ -53,25 +53,10 @@ async fn assemble(args: AssembleArgs, registry: &BackendRegistry) -> Result<u8> 
         .with_help(build_first.clone()),
         _ => e,
     })?;
-    let results: BTreeMap<&str, _> = status.components.iter().map(|c| (c.name.as_str(), c)).collect();
-    let mut tags = Vec::new();
-    for component in plan.components.iter().filter(|c| c.payload) {
-        let built = results
-            .get(component.name.as_str())
-            .filter(|r| matches!(r.outcome, Outcome::Succeeded | Outcome::Reused))
-            .and_then(|r| r.digest.as_deref());
-        let digest = built.ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("payload component {} was not built in run {run}", component.name),
-            )
-            .with_help(build_first.clone())
-        })?;
-        tags.push(PayloadTag {
-            name: component.name.clone(),
-            image: ImageRef::parse(&component.image)?.at_digest(digest),
-        });
-    }
+    let tags = payload::tags_from_run(&plan, &status).map_err(|e| match e.kind() {
+        ErrorKind::NotFound => e.with_help(build_first.clone()),
+        _ => e,
+    })?;
     let to = match &args.to {
         Some(to) => ImageRef::parse(to).map_err(|e| e.context("--to"))?,
         None => default_target(&plan.release)?,

@@ -68,6 +68,38 @@ pub struct PayloadTag {
     pub image: ImageRef,
 }
 
+/// The payload tags of `plan` from a run's results: every `payload: true` component, at the
+/// image and digest its build reported. The image's repository is the one the backend pushed to
+/// (Konflux's IMAGE_URL, the local backend's `<registry>/<repository>:<component>`), so
+/// payloads work whichever backend built the images. A payload component without a successful
+/// or reused result with a digest is NotFound, naming it.
+pub fn tags_from_run(
+    plan: &crate::plan::Plan,
+    status: &crate::backend::RunStatus,
+) -> Result<Vec<PayloadTag>> {
+    use crate::backend::Outcome;
+    let mut tags = Vec::new();
+    for component in plan.components.iter().filter(|c| c.payload) {
+        let result = status
+            .components
+            .iter()
+            .find(|r| r.name == component.name && matches!(r.outcome, Outcome::Succeeded | Outcome::Reused));
+        let (image, digest) = match result.and_then(|r| Some((r.image.as_deref(), r.digest.as_deref()?))) {
+            Some((image, digest)) => (image.unwrap_or(&component.image), digest),
+            None => {
+                return Err(Error::new(
+                    crate::ErrorKind::NotFound,
+                    format!("payload component {} has no built image in run {}", component.name, status.run),
+                ));
+            }
+        };
+        let image =
+            ImageRef::parse(image).map_err(|e| e.context(format!("the image of {}", component.name)))?;
+        tags.push(PayloadTag { name: component.name.clone(), image: image.at_digest(digest) });
+    }
+    Ok(tags)
+}
+
 /// How to assemble.
 #[derive(Debug, Clone)]
 pub struct AssembleOptions {

@@ -196,3 +196,52 @@ async fn diff_tells_code_changes_from_rebuilds() {
     let same = diff(&a, &a);
     assert!(same.identical && same.changed.is_empty() && same.unchanged == 4);
 }
+
+#[test]
+fn payload_tags_come_from_the_images_the_run_reported() {
+    use crate::backend::{ComponentResult, Outcome, RunId, RunState, RunStatus};
+    let manifest = "name: t\nversion: 1.0.0\noutput: { registry: 127.0.0.1:5000, repository: okd/t }\n\
+        components:\n\
+        - { name: base, source: { path: base }, payload: true }\n\
+        - { name: builder, source: { path: builder } }\n\
+        - { name: app, source: { path: app }, payload: true }\n\
+        - { name: tool, source: { path: tool }, payload: true }\n\
+        - { name: solo, source: { path: solo }, payload: true }\n";
+    let release = crate::manifest::load_str(std::path::Path::new("t.yaml"), manifest, &Default::default())
+        .expect("manifest");
+    let dockerfiles = ["base", "builder", "app", "tool", "solo"]
+        .into_iter()
+        .map(|c| (c.to_owned(), "FROM scratch\n".to_owned()))
+        .collect();
+    let sources = crate::plan::sources_from_memory(&release, &dockerfiles);
+    let plan = crate::plan::plan(std::sync::Arc::new(release), &sources, &Default::default()).expect("plan");
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let result = |name: &str, outcome, image: Option<String>| ComponentResult {
+        name: name.to_owned(),
+        outcome,
+        image,
+        digest: Some(digest.clone()),
+        reason: None,
+        started: None,
+        finished: None,
+    };
+    // Konflux reports IMAGE_URL, a repository of the tenant's, not the manifest's output.
+    let konflux = |c: &str| Some(format!("quay.io/redhat-user-workloads/okd-tenant/{c}:on-push-abc"));
+    let mut status = RunStatus {
+        run: RunId("r".into()),
+        state: RunState::Finished,
+        components: ["base", "builder", "app", "tool", "solo"]
+            .into_iter()
+            .map(|c| result(c, if c == "solo" { Outcome::Reused } else { Outcome::Succeeded }, konflux(c)))
+            .collect(),
+    };
+    let tags = tags_from_run(&plan, &status).expect("every payload component was built");
+    let names: Vec<_> = tags.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names.len(), 4, "builder is not a payload component: {names:?}");
+    let app = tags.iter().find(|t| t.name == "app").expect("app");
+    assert_eq!(app.image.to_string(), format!("quay.io/redhat-user-workloads/okd-tenant/app@{digest}"));
+
+    status.components.retain(|c| c.name != "tool");
+    let err = tags_from_run(&plan, &status).expect_err("tool was not built");
+    assert!(err.to_string().contains("tool"), "{err}");
+}
