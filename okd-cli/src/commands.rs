@@ -47,39 +47,11 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
             let options =
                 okd_core::doozer::ImportOptions { variant, vars: vars.into_iter().collect(), payload_only };
             let import = okd_core::doozer::import(&dir, &options)?;
-            let mut report = String::new();
-            for w in &import.warnings {
-                report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
-            }
-            if report_json {
-                report.push_str(&output::to_json(&import)?);
-            }
-            report.push_str(&import.summary());
-            report.push('\n');
-            match out {
-                Some(path) => output::write_atomically(&path, &import.manifest)?,
-                None => print(&import.manifest)?,
-            }
-            eprint!("{report}");
-            Ok(0)
+            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
         }
         Command::Import(ImportCommand::Tekton { dir, out, report_json }) => {
             let import = backend_konflux::import_tekton(&dir)?;
-            let mut report = String::new();
-            for w in &import.warnings {
-                report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
-            }
-            if report_json {
-                report.push_str(&output::to_json(&import)?);
-            }
-            report.push_str(&import.summary());
-            report.push('\n');
-            match out {
-                Some(path) => output::write_atomically(&path, &import.manifest)?,
-                None => print(&import.manifest)?,
-            }
-            eprint!("{report}");
-            Ok(0)
+            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
         }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
@@ -88,6 +60,33 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Writes an imported manifest (to `out` atomically, else stdout), then its report on stderr:
+/// each warning with file and line, the JSON report when asked, the summary line.
+fn finish_import<T: serde::Serialize>(
+    import: &T,
+    manifest: &str,
+    warnings: &[okd_core::doozer::Warning],
+    summary: String,
+    report_json: bool,
+    out: Option<std::path::PathBuf>,
+) -> Result<u8> {
+    let mut report = String::new();
+    for w in warnings {
+        report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
+    }
+    if report_json {
+        report.push_str(&output::to_json(import)?);
+    }
+    report.push_str(&summary);
+    report.push('\n');
+    match out {
+        Some(path) => output::write_atomically(&path, manifest)?,
+        None => print(manifest)?,
+    }
+    eprint!("{report}");
+    Ok(0)
 }
 
 /// Loads the manifest, reads the sources and plans: what every release command starts with.
