@@ -37,10 +37,14 @@ echo
 echo "== okd payload info $payload_ref"
 $okd payload info "$payload_ref"
 echo
+echo "== okd render $release --backend konflux: what every repository would carry under Konflux"
+$okd render "$release" --backend konflux --out "$out/konflux" --force | tail -n 1
+echo
 echo "== okd backends"
 $okd backends
 echo
 echo "Images: 127.0.0.1:5000/okd/okd-mini:<component> (curl http://127.0.0.1:5000/v2/okd/okd-mini/tags/list)"
 echo "Build logs: $state/logs/<run>/<component>.log; history: $state/state.db"
+echo "Konflux render: $out/konflux (<org>/<repo>/.tekton/*.yaml, OKD Dockerfiles, konflux/tenant.yaml)."
 echo "Saved: $out/plan.json (okd plan --output json), $out/graph.dot (okd graph --format dot)."
 echo "Release image: $payload_ref (okd payload info/diff; saved as $out/payload.json)."
