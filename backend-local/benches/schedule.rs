@@ -10,6 +10,14 @@
 //! upstream-looking references that the release-wide `replace` map sends to `member:<name>`, so
 //! the plan has real edges. The shape is seeded (splitmix64); a per-run nonce in every RUN line
 //! and fresh repositories keep Podman from reusing any earlier image or layer.
+//!
+//! `OKD_BENCH_SLEEP_SCALE=K` multiplies every sleep by K (default 1). Podman costs about 0.5 s per
+//! build whatever the build does, so with 1 to 3 s sleeps the engine, not the scheduler, decides
+//! the ratio; K = 10 (10 to 30 s, closer to real component builds) measures the scheduler.
+//!
+//! `OKD_BENCH_SLEEP_SCALE=K` multiplies every sleep by K (default 1). Podman costs about 0.5 s per
+//! build whatever the build does, so with 1 to 3 s sleeps the engine, not the scheduler, decides
+//! the ratio; K = 10 (10 to 30 s, closer to real component builds) measures the scheduler.
 
 use std::{
     collections::VecDeque,
@@ -77,6 +85,11 @@ fn upstream(name: &str) -> String {
     format!("bench.example/okd/{name}:latest")
 }
 
+/// `OKD_BENCH_SLEEP_SCALE`, default 1.
+fn sleep_scale() -> u64 {
+    std::env::var("OKD_BENCH_SLEEP_SCALE").ok().and_then(|v| v.parse().ok()).filter(|&k| k > 0).unwrap_or(1)
+}
+
 fn dag() -> Vec<Node> {
     let mut rng = Rng(SEED);
     let mut levels: Vec<Vec<String>> = Vec::new();
@@ -84,7 +97,7 @@ fn dag() -> Vec<Node> {
     for (level, &size) in LEVELS.iter().enumerate() {
         let names: Vec<String> = (0..size).map(|i| format!("l{level}-{i:02}")).collect();
         for name in &names {
-            let sleep = 1 + rng.below(3) as u64;
+            let sleep = (1 + rng.below(3) as u64) * sleep_scale();
             let parent = (level > 0).then(|| levels[level - 1][rng.below(levels[level - 1].len())].clone());
             let extra = match &parent {
                 Some(p) if rng.below(3) == 0 => {
