@@ -67,6 +67,7 @@ pub struct Script {
     durations: HashMap<String, Duration>,
     outcomes: HashMap<String, Outcome>,
     prune_after: Option<Duration>,
+    images: HashMap<String, (String, String)>,
 }
 
 impl Default for Script {
@@ -84,6 +85,7 @@ impl Script {
             durations: HashMap::new(),
             outcomes: HashMap::new(),
             prune_after: None,
+            images: HashMap::new(),
         }
     }
 
@@ -126,6 +128,18 @@ impl Script {
     pub fn prune_finished_after(mut self, d: Duration) -> Self {
         self.prune_after = Some(d);
         self
+    }
+
+    /// Successful PipelineRuns of `component` report this image and digest as `IMAGE_URL` and
+    /// `IMAGE_DIGEST`, e.g. an image really pushed to a registry, instead of the output-image
+    /// param and [`Script::digest_for`].
+    pub fn image(mut self, component: &str, url: &str, digest: &str) -> Self {
+        self.images.insert(component.into(), (url.into(), digest.into()));
+        self
+    }
+
+    pub(crate) fn image_of(&self, component: &str) -> Option<&(String, String)> {
+        self.images.get(component)
     }
 
     /// The digest the fakes report for `component`: `sha256:` and the SHA-256 of its name.

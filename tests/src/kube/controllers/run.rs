@@ -69,6 +69,11 @@ impl Run {
         self.script().outcome_of(component)
     }
 
+    /// The image and digest a scripted success of `component` reports, when the script set one.
+    pub(crate) fn image_of(&self, component: &str) -> Option<(String, String)> {
+        self.script().image_of(component).cloned()
+    }
+
     pub(crate) fn mark_started(&self, name: &str) {
         self.shared.mark_started(name);
     }

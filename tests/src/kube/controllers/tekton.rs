@@ -139,7 +139,7 @@ async fn drive(run: &mut Run) -> Result<bool, Gone> {
 
     let outcome = run.outcome_of(&component);
     let build = build_task(&children);
-    let digest = Script::digest_for(&component);
+    let (image, digest) = run.image_of(&component).unwrap_or((image, Script::digest_for(&component)));
     let (status, reason, message, results) = match &outcome {
         Outcome::Succeed => {
             let mut results = vec![
