@@ -310,6 +310,7 @@ impl BuildBackend for LocalBackend {
             options.jobs
         };
         let (state, sources) = (self.state.clone(), self.source_options());
+        let priority = build_priority(&core.graph, &self.state.last_build_times(LOCAL)?);
         // `okd cancel` from another process cannot reach this token; it leaves a request in the
         // state database, which this poll turns into a cancel.
         let poll = {
@@ -323,15 +324,22 @@ impl BuildBackend for LocalBackend {
                 }
             })
         };
-        let results =
-            schedule::run(&core.graph, Some(&indices), jobs_n, cancel.clone(), events.clone(), |i| {
+        let results = schedule::run_by_priority(
+            &core.graph,
+            Some(&indices),
+            jobs_n,
+            &priority,
+            cancel.clone(),
+            events.clone(),
+            |i| {
                 let job = jobs[&i].clone();
                 let (engine, state, sources, events) =
                     (engine.clone(), state.clone(), sources.clone(), events.clone());
                 let flags = (options.force, options.push);
                 build_one(job, engine, state, sources, flags, events)
-            })
-            .await;
+            },
+        )
+        .await;
         poll.abort();
         for r in &results {
             self.state.record_result(&run, r)?;
@@ -388,6 +396,25 @@ impl BuildBackend for LocalBackend {
             "a running RUN step finishes before Podman stops the build; try again, or stop the process",
         ))
     }
+}
+
+/// Longest-remaining-work priorities from each component's last build time, so the chain that
+/// decides the makespan starts first; components never built count as the median of the others.
+/// Empty (first come, first served) when nothing was built before, because counting builds
+/// instead of timing them was measured to be worse than first come (BENCHMARKS.md).
+fn build_priority(
+    graph: &okd_core::graph::BuildGraph,
+    times: &HashMap<String, std::time::Duration>,
+) -> Vec<u64> {
+    let millis =
+        |i: usize| times.get(graph.name(i)).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut known: Vec<u64> = (0..graph.len()).filter_map(millis).collect();
+    if known.is_empty() {
+        return Vec::new();
+    }
+    known.sort_unstable();
+    let median = known[known.len() / 2];
+    graph.remaining_work(|i| millis(i).unwrap_or(median))
 }
 
 /// How often a run checks for a cancel from another process, and a cancel for the run's end.

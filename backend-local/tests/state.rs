@@ -473,3 +473,28 @@ fn a_version_1_database_is_migrated_keeping_its_runs() {
         "no pid recorded"
     );
 }
+
+#[test]
+fn last_build_times_take_the_newest_real_build_of_each_component() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let at = |s: i64| Timestamp::from_second(1_700_000_000 + s).expect("time");
+    let timed = |name: &str, outcome, start: i64, end: i64| ComponentResult {
+        started: Some(at(start)),
+        finished: Some(at(end)),
+        ..result(name, outcome)
+    };
+    let (old, new) = (RunId("old".into()), RunId("new".into()));
+    store.start_run(&old, "local", &names(&["a", "b"])).expect("start");
+    store.record_result(&old, &timed("a", Outcome::Succeeded, 0, 30)).expect("a");
+    store.record_result(&old, &timed("b", Outcome::Succeeded, 0, 7)).expect("b");
+    store.start_run(&new, "local", &names(&["a", "b"])).expect("start");
+    store.record_result(&new, &timed("a", Outcome::Succeeded, 100, 110)).expect("a again");
+    store.record_result(&new, &timed("b", Outcome::Reused, 100, 100)).expect("b reused");
+    store.start_run(&RunId("other".into()), "konflux", &names(&["a"])).expect("start");
+    store.record_result(&RunId("other".into()), &timed("a", Outcome::Succeeded, 200, 900)).expect("konflux");
+    let times = store.last_build_times("local").expect("times");
+    assert_eq!(times["a"], Duration::from_secs(10), "the newest build");
+    assert_eq!(times["b"], Duration::from_secs(7), "a reuse is not a build time");
+    assert_eq!(times.len(), 2);
+}

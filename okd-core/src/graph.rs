@@ -111,6 +111,17 @@ impl BuildGraph {
         self.order.iter().copied().filter(|&n| seen[n]).collect()
     }
 
+    /// Per node, the cost of the most expensive chain from it down to a leaf, itself included:
+    /// how much work at least still follows once it starts. The scheduler's priority.
+    pub fn remaining_work(&self, cost: impl Fn(usize) -> u64) -> Vec<u64> {
+        let mut rank = vec![0u64; self.len()];
+        for &node in self.order.iter().rev() {
+            let below = self.children[node].iter().map(|&c| rank[c]).max().unwrap_or(0);
+            rank[node] = cost(node) + below;
+        }
+        rank
+    }
+
     /// The longest chain of dependent builds, weighted by `cost` per node (use `|_| 1` to count
     /// builds). Ties prefer the earlier node in build order, so the result is deterministic.
     pub fn critical_path(&self, cost: impl Fn(usize) -> u64) -> Vec<usize> {

@@ -7,7 +7,8 @@
 //! cancel the same way.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    cmp::Reverse,
+    collections::{BinaryHeap, HashMap},
     future::Future,
 };
 
@@ -20,6 +21,25 @@ use crate::{
     backend::{ComponentResult, EventKind, EventSink, Outcome},
     graph::BuildGraph,
 };
+
+/// Ready nodes by priority, then by arrival.
+struct ReadyQueue<'a> {
+    heap: BinaryHeap<(u64, Reverse<u64>, usize)>,
+    priority: &'a [u64],
+    arrivals: u64,
+}
+
+impl ReadyQueue<'_> {
+    fn push(&mut self, node: usize) {
+        let priority = self.priority.get(node).copied().unwrap_or(0);
+        self.heap.push((priority, Reverse(self.arrivals), node));
+        self.arrivals += 1;
+    }
+
+    fn pop(&mut self) -> Option<usize> {
+        self.heap.pop().map(|(_, _, node)| node)
+    }
+}
 
 /// What one build produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +54,32 @@ pub struct Built {
 
 /// Runs `build(node)` for every node of `graph` in `selected` (all nodes when `None`), parents
 /// first, at most `jobs` at once. Nodes outside `selected` count as done. Returns one result per
-/// selected node, in build order. Events go to `events` as things happen.
+/// selected node, in build order. Events go to `events` as things happen. Ready nodes start
+/// first come, first served; [`run_by_priority`] orders them.
 pub async fn run<F, Fut>(
     graph: &BuildGraph,
     selected: Option<&[usize]>,
     jobs: usize,
+    cancel: CancellationToken,
+    events: EventSink,
+    build: F,
+) -> Vec<ComponentResult>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<Built, Error>> + Send + 'static,
+{
+    run_by_priority(graph, selected, jobs, &[], cancel, events, build).await
+}
+
+/// [`run`], but when more than one node is ready the one with the highest `priority[node]`
+/// starts first; ties, and every node when `priority` is empty, go first come, first served.
+/// With [`BuildGraph::remaining_work`] over expected build times as the priority this is list
+/// scheduling by the longest remaining path (HLFET), which keeps the critical path moving.
+pub async fn run_by_priority<F, Fut>(
+    graph: &BuildGraph,
+    selected: Option<&[usize]>,
+    jobs: usize,
+    priority: &[u64],
     cancel: CancellationToken,
     events: EventSink,
     build: F,
@@ -55,12 +96,12 @@ where
     let mut waiting: Vec<usize> =
         (0..n).map(|i| graph.parents(i).iter().filter(|&&p| wanted[p]).count()).collect();
     let mut results: Vec<Option<ComponentResult>> = vec![None; n];
-    let mut ready: VecDeque<usize> = VecDeque::new();
+    let mut ready = ReadyQueue { heap: BinaryHeap::new(), priority, arrivals: 0 };
     for &i in graph.order() {
         if wanted[i] {
             events.emit(graph.name(i), EventKind::Queued);
             if waiting[i] == 0 {
-                ready.push_back(i);
+                ready.push(i);
             }
         }
     }
@@ -70,7 +111,7 @@ where
     let mut started_at: Vec<Option<Timestamp>> = vec![None; n];
     loop {
         while running.len() < jobs && !cancel.is_cancelled() {
-            let Some(node) = ready.pop_front() else { break };
+            let Some(node) = ready.pop() else { break };
             events.emit(graph.name(node), EventKind::Started);
             let started = Timestamp::now();
             started_at[node] = Some(started);
@@ -113,7 +154,7 @@ where
                     if wanted[child] {
                         waiting[child] -= 1;
                         if waiting[child] == 0 && results[child].is_none() {
-                            ready.push_back(child);
+                            ready.push(child);
                         }
                     }
                 }
@@ -197,6 +238,32 @@ mod tests {
 
     fn ok(i: usize) -> Result<Built, Error> {
         Ok(Built { image: format!("img{i}"), digest: format!("sha256:{i}"), reused: false })
+    }
+
+    /// The order nodes start in, one slot, with `priority`.
+    async fn start_order(g: &BuildGraph, priority: &[u64]) -> Vec<String> {
+        let (sink, mut rx) = EventSink::channel();
+        run_by_priority(g, None, 1, priority, CancellationToken::new(), sink, |i| async move { ok(i) }).await;
+        let mut order = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if e.kind == EventKind::Started {
+                order.push(e.component);
+            }
+        }
+        order
+    }
+
+    #[tokio::test]
+    async fn ready_nodes_start_by_priority_then_first_come() {
+        // a, b -> c -> d; e independent. Weighted by remaining work, e (10) goes first, then a
+        // and b (6 each: 1 + c 2 + d 3), a first because it was ready first.
+        let g = graph();
+        let cost = [1, 1, 2, 3, 10];
+        let rank = g.remaining_work(|i| cost[i]);
+        assert_eq!(rank, [6, 6, 5, 3, 10]);
+        assert_eq!(start_order(&g, &rank).await, ["e", "a", "b", "c", "d"]);
+        // No priority: first come, first served in build order.
+        assert_eq!(start_order(&g, &[]).await, ["a", "b", "e", "c", "d"]);
     }
 
     #[tokio::test]

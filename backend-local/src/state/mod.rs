@@ -15,6 +15,7 @@
 pub mod schema;
 
 use std::{
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard, PoisonError},
 };
@@ -306,6 +307,35 @@ impl StateStore {
                 return Err(not_found(run).into());
             }
             Ok(())
+        })
+    }
+
+    /// How long each component of `backend` took when it was last built (not reused), by
+    /// name; what the scheduler expects its next build to take.
+    pub fn last_build_times(&self, backend: &str) -> Result<HashMap<String, std::time::Duration>> {
+        self.read("read build times", |tx| {
+            let mut query = tx.prepare_cached(
+                "SELECT c.name, c.started, c.finished FROM run_components c JOIN runs r ON r.run = c.run
+                 WHERE r.backend = ?1 AND c.outcome = 'succeeded'
+                   AND c.started IS NOT NULL AND c.finished IS NOT NULL
+                 ORDER BY c.finished DESC",
+            )?;
+            let rows = query
+                .query_map([backend], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut times = HashMap::new();
+            for (name, started, finished) in rows {
+                let (Ok(started), Ok(finished)) =
+                    (started.parse::<Timestamp>(), finished.parse::<Timestamp>())
+                else {
+                    continue;
+                };
+                let took = finished.duration_since(started).unsigned_abs();
+                times.entry(name).or_insert(took);
+            }
+            Ok(times)
         })
     }
 
