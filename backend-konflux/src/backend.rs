@@ -15,7 +15,8 @@ use okd_core::{
     Error, ErrorKind, Result,
     backend::{
         Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, ComponentResult,
-        EventSink, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, run_id, write_artifacts,
+        EventSink, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, run_id,
+        selected_components, write_artifacts,
     },
     plan::Plan,
     registry::BackendConfig,
@@ -287,17 +288,8 @@ impl BuildBackend for KonfluxBackend {
     ) -> Result<RunReport> {
         let run = run_id(plan, options);
         let core = plan.core.clone();
-        for name in &options.only {
-            if core.component(name).is_none() {
-                return Err(Error::invalid(format!("--only {name}: the release has no such component")));
-            }
-        }
-        let selected: Vec<(usize, String)> = core
-            .components
-            .iter()
-            .filter(|c| options.only.is_empty() || options.only.contains(&c.name))
-            .map(|c| (c.index, c.name.clone()))
-            .collect();
+        let selected: Vec<(usize, String)> =
+            selected_components(&core, options)?.into_iter().map(|c| (c.index, c.name.clone())).collect();
         let names: Vec<String> = selected.iter().map(|(_, n)| n.clone()).collect();
         let cluster = self.cluster().await?.clone();
         let state = self.state().await?.clone();

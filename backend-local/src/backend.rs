@@ -13,7 +13,7 @@ use okd_core::{
     backend::{
         BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities, EventKind,
         EventSink, Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel,
-        rewritten_dockerfiles, run_id, write_artifacts,
+        rewritten_dockerfiles, run_id, selected_components, write_artifacts,
     },
     plan::{Plan, PlannedComponent, PlannedSource},
     registry::BackendConfig,
@@ -284,16 +284,7 @@ impl BuildBackend for LocalBackend {
     ) -> Result<RunReport> {
         let run = run_id(plan, options);
         let core = &plan.core;
-        for name in &options.only {
-            if core.component(name).is_none() {
-                return Err(Error::invalid(format!("--only {name}: the release has no such component")));
-            }
-        }
-        let selected: Vec<&PlannedComponent> = core
-            .components
-            .iter()
-            .filter(|c| options.only.is_empty() || options.only.contains(&c.name))
-            .collect();
+        let selected = selected_components(core, options)?;
         let logs = self.state_dir.join("logs").join(&run.0);
         let jobs: HashMap<usize, Job> =
             selected.iter().map(|c| Ok((c.index, job(core, c, &logs)?))).collect::<Result<_>>()?;

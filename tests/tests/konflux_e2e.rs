@@ -19,7 +19,10 @@ use kube::{
     config::{KubeConfigOptions, Kubeconfig},
 };
 use okd_core::{
-    backend::{BuildBackend, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunReport, run_id},
+    backend::{
+        BuildBackend, BuildBackendExt, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunReport,
+        run_id,
+    },
     manifest::{LoadOptions, load, load_str},
     plan::{Plan, PlanOptions, plan},
     retry::Backoff,
@@ -175,13 +178,8 @@ fn param(run: &Value, name: &str) -> String {
 
 async fn build(backend: &Arc<KonfluxBackend>, plan: &Arc<Plan>) -> (RunReport, Vec<BuildEvent>) {
     let planned = backend.plan(plan.clone(), &Default::default()).await.unwrap();
-    let (sink, mut rx) = EventSink::channel();
-    let report = backend.build(&planned, &BuildOptions::default().with_jobs(4), sink).await.unwrap();
-    let mut events = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        events.push(e);
-    }
-    (report, events)
+    let (report, events) = backend.build_collect(&planned, &BuildOptions::default().with_jobs(4)).await;
+    (report.unwrap(), events)
 }
 
 fn outcomes(report: &RunReport) -> HashMap<&str, Outcome> {

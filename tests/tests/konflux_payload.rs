@@ -26,21 +26,10 @@ use okd_tests::kube::{
     server::{FakeApiServer, ServerOptions},
 };
 
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 async fn okd_mini(dir: &Path, repository: &str) -> Arc<Plan> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    copy(&root.join("examples/okd-mini"), dir);
+    std::fs::create_dir_all(dir).unwrap();
+    okd_core::source::copy_tree(&root.join("examples/okd-mini"), dir).unwrap();
     let path = dir.join("release.yaml");
     let text = std::fs::read_to_string(&path)
         .unwrap()

@@ -24,6 +24,8 @@ use okd_core::{
 /// A registry client. One per command; it caches tokens per repository.
 pub struct OciRegistry {
     client: Client,
+    /// Each registry's credentials, read from the auth files once.
+    credentials: std::sync::Mutex<std::collections::HashMap<String, RegistryAuth>>,
 }
 
 impl std::fmt::Debug for OciRegistry {
@@ -42,22 +44,27 @@ impl OciRegistry {
         let mut plain: Vec<String> = insecure.to_vec();
         plain.extend(images.iter().filter(|i| i.is_loopback()).map(|i| i.registry.clone()));
         let config = ClientConfig { protocol: ClientProtocol::HttpsExcept(plain), ..Default::default() };
-        OciRegistry { client: Client::new(config) }
+        OciRegistry { client: Client::new(config), credentials: Default::default() }
     }
 
     fn reference(image: &ImageRef) -> Result<Reference> {
         image.to_string().parse().map_err(|e| Error::invalid(format!("`{image}`: {e}")))
     }
 
-    async fn authenticate(&self, reference: &Reference, push: bool) -> Result<()> {
-        let auth = credentials(reference.resolve_registry());
-        let operation =
-            if push { oci_client::RegistryOperation::Push } else { oci_client::RegistryOperation::Pull };
-        self.client
-            .auth(reference, &auth, operation)
-            .await
-            .map_err(|e| registry_error(reference, "authenticate", e))?;
-        Ok(())
+    /// Gives the client this registry's credentials (read from the auth files once) and returns
+    /// them. oci-client then fetches and caches a token per repository and operation when a
+    /// request needs one.
+    async fn prepare(&self, reference: &Reference) -> RegistryAuth {
+        let registry = reference.resolve_registry();
+        let auth = self
+            .credentials
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(registry.to_owned())
+            .or_insert_with(|| credentials(registry))
+            .clone();
+        self.client.store_auth_if_needed(registry, &auth).await;
+        auth
     }
 }
 
@@ -121,7 +128,7 @@ fn registry_error(reference: &Reference, action: &str, e: OciDistributionError) 
 impl ImageRegistry for OciRegistry {
     async fn manifest(&self, image: &ImageRef) -> Result<(Vec<u8>, String)> {
         let reference = Self::reference(image)?;
-        let auth = credentials(reference.resolve_registry());
+        let auth = self.prepare(&reference).await;
         let (bytes, digest) = self
             .client
             .pull_manifest_raw(&reference, &auth, media::ACCEPTED)
@@ -140,7 +147,7 @@ impl ImageRegistry for OciRegistry {
 
     async fn blob(&self, image: &ImageRef, digest: &str) -> Result<Vec<u8>> {
         let reference = Self::reference(image)?;
-        self.authenticate(&reference, false).await?;
+        self.prepare(&reference).await;
         let mut out = Vec::new();
         // pull_blob verifies the digest as it reads.
         self.client
@@ -152,7 +159,7 @@ impl ImageRegistry for OciRegistry {
 
     async fn mount_blob(&self, to: &ImageRef, from: &ImageRef, digest: &str) -> Result<()> {
         let (target, source) = (Self::reference(to)?, Self::reference(from)?);
-        self.authenticate(&target, true).await?;
+        self.prepare(&target).await;
         if self.client.blob_exists(&target, digest).await.unwrap_or(false) {
             return Ok(());
         }
@@ -166,7 +173,7 @@ impl ImageRegistry for OciRegistry {
 
     async fn push_blob(&self, image: &ImageRef, data: Vec<u8>, digest: &str) -> Result<()> {
         let reference = Self::reference(image)?;
-        self.authenticate(&reference, true).await?;
+        self.prepare(&reference).await;
         self.client
             .push_blob(&reference, data, digest)
             .await
@@ -176,7 +183,7 @@ impl ImageRegistry for OciRegistry {
 
     async fn push_manifest(&self, image: &ImageRef, data: Vec<u8>, media_type: &str) -> Result<String> {
         let reference = Self::reference(image)?;
-        self.authenticate(&reference, true).await?;
+        self.prepare(&reference).await;
         let digest = sha256(&data);
         let content_type = media_type
             .parse()

@@ -35,26 +35,14 @@ pub fn need_engine() -> bool {
 pub fn release(tmp: &Path, repository: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let dir = tmp.join("okd-mini");
-    copy(&root.join("examples/okd-mini"), &dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    okd_core::source::copy_tree(&root.join("examples/okd-mini"), &dir).unwrap();
     let path = dir.join("release.yaml");
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace("repository: okd/okd-mini", &format!("repository: {repository}"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-pub fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Runs `okd build` and returns (exit code, component -> last outcome event, the events).

@@ -19,7 +19,10 @@ pub use events::{
 };
 pub use skeleton::Skeleton;
 
-use crate::{Result, plan::Plan};
+use crate::{
+    Result,
+    plan::{Plan, PlannedComponent},
+};
 
 /// A backend's name and the static facts about it that the comparison reports.
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +209,16 @@ pub fn run_id(plan: &BackendPlan, options: &BuildOptions) -> RunId {
     }
     let release = &plan.core.release;
     RunId(format!("{}-{}-{}", release.name, plan.backend, &hex::encode(h.finalize())[..12]))
+}
+
+/// The components `options` selects from `plan`, in build order: all of them, or the `--only`
+/// ones. An `--only` name the release does not have is an input error, so a typo never builds
+/// nothing and reports success.
+pub fn selected_components<'a>(plan: &'a Plan, options: &BuildOptions) -> Result<Vec<&'a PlannedComponent>> {
+    if let Some(name) = options.only.iter().find(|n| plan.component(n).is_none()) {
+        return Err(crate::Error::invalid(format!("--only {name}: the release has no such component")));
+    }
+    Ok(plan.components.iter().filter(|c| options.only.is_empty() || options.only.contains(&c.name)).collect())
 }
 
 /// One artifact per component whose Dockerfile was read: the Dockerfile after FROM resolution,

@@ -49,11 +49,6 @@ impl MemoryRegistry {
             digest
         })
     }
-
-    /// How many blobs `repository` holds.
-    pub fn blob_count(&self, image: &ImageRef) -> usize {
-        self.with(image, |r| r.blobs.len())
-    }
 }
 
 fn missing(what: &str, image: &ImageRef) -> Error {

@@ -83,11 +83,6 @@ impl ImageRef {
         format!("{}/{}", self.registry, self.repository)
     }
 
-    /// What to ask the registry for: the digest when known, else the tag.
-    pub fn reference(&self) -> &str {
-        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
-    }
-
     /// Whether the registry is on this machine, where plain HTTP is the norm.
     pub fn is_loopback(&self) -> bool {
         let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, _)| h);
