@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+scripts/engine.sh install   # one-time root work: apt packages, registries.conf.d; then a no-op
 engine_env="$(scripts/engine.sh start | tail -n 1)"
 eval "$engine_env"
 cargo build --release --locked -p okd-cli >&2

@@ -2,10 +2,19 @@
 # The local container engine for okd-build's `local` backend and its tests, on Debian/Ubuntu:
 # a Podman API service (Docker-compatible; bollard speaks to it), a plain-HTTP distribution
 # registry on 127.0.0.1:5000, and the base image localhost/okd-mini/busybox:1.36 that
-# examples/okd-mini builds on. Nothing is pulled: the base image is made from busybox-static.
+# examples/okd-mini builds on. Nothing is pulled: the base image is made from busybox-static
+# with scripts/engine/busybox.Dockerfile.
 #
-#   scripts/engine.sh start    install what is missing, start what is not running; idempotent.
-#                              Its last line (stdout) is `export CONTAINER_HOST=unix://SOCK`:
+#   scripts/engine.sh install  the one-time root work, as root or with sudo: apt-installs what is
+#                              missing of podman runc buildah docker-registry busybox-static (and
+#                              curl), writes /etc/containers/registries.conf.d/50-okd-build.conf,
+#                              and stops and disables the packaged docker-registry service (it
+#                              holds 127.0.0.1:5000 and asks for auth). Idempotent; a quick no-op
+#                              when everything is in place.
+#   scripts/engine.sh start    start what is not running, build the base image if it is missing;
+#                              idempotent. It installs nothing: if something `install` provides
+#                              is missing it fails and says to run `install` first. Its last line
+#                              (stdout) is `export CONTAINER_HOST=unix://SOCK`:
 #                                eval "$(scripts/engine.sh start | tail -1)"
 #   scripts/engine.sh env      print that export line if the service answers (exit 1 if not)
 #   scripts/engine.sh status   what runs, where, and whether the base image exists
@@ -13,13 +22,15 @@
 #
 # As root (CI) the service is rootful: socket /run/okd-build/podman.sock, registry data under
 # /var/lib/okd-build/registry. As another user it is rootless: socket
-# $XDG_RUNTIME_DIR/okd-build/podman.sock, registry data under ~/.local/share/okd-build; apt and
-# the file under /etc/containers go through sudo. Run through `sudo`, the socket is handed to
-# the invoking user so their tests can use the rootful service.
+# $XDG_RUNTIME_DIR/okd-build/podman.sock, registry data under ~/.local/share/okd-build; there
+# `install` runs apt and writes the file under /etc/containers through sudo, and `start` needs
+# no root. Run through `sudo`, `start` hands the socket to the invoking user so their tests can
+# use the rootful service.
 #
 # Debian 12 facts this relies on (see ../shared/reference/local-engine.md): crun fails to start
 # containers there, so every podman call uses `--runtime runc`; RUN steps need
-# BUILDAH_ISOLATION=chroot; the service reads registries.conf only when it starts.
+# BUILDAH_ISOLATION=chroot; the service reads registries.conf only when it starts (so `start`
+# restarts the service it started when that file is newer than the service).
 #
 # Overrides: OKD_ENGINE_SOCK (socket path), OKD_ENGINE_STATE (pid, log and env files),
 # OKD_ENGINE_REGISTRY_DIR (registry config and data), OKD_ENGINE_TIMEOUT (seconds to wait for
@@ -30,6 +41,7 @@ REGISTRY=127.0.0.1:5000
 BASE_IMAGE=localhost/okd-mini/busybox:1.36
 REGISTRIES_CONF=/etc/containers/registries.conf.d/50-okd-build.conf
 PACKAGES=(podman runc buildah docker-registry busybox-static)
+BASE_DOCKERFILE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/engine/busybox.Dockerfile"
 TIMEOUT="${OKD_ENGINE_TIMEOUT:-60}"
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -55,13 +67,15 @@ say() { echo "engine: $*" >&2; }
 die() { echo "engine: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: scripts/engine.sh {start|stop|status|env}" >&2
+  echo "usage: scripts/engine.sh {install|start|stop|status|env}" >&2
   exit 2
 }
 
 # --- small helpers -------------------------------------------------------------------------
 
-need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed (scripts/engine.sh start installs it)"; }
+INSTALL_HINT="run scripts/engine.sh install (as root or with sudo) first"
+
+need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $INSTALL_HINT"; }
 
 as_root() {
   if [ ${#SUDO[@]} -gt 0 ] && ! command -v sudo >/dev/null 2>&1; then
@@ -92,12 +106,12 @@ pid_alive() {
 
 # stop_pid PIDFILE PATTERN NAME: TERM, wait up to 15s, then KILL; only the pid we recorded.
 stop_pid() {
-  local pid i
+  local pid
   if pid_alive "$1" "$2"; then
     pid="$(cat "$1")"
     say "stopping $3 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 30); do
+    for _ in $(seq 1 30); do
       pid_alive "$1" "$2" || break
       sleep 0.5
     done
@@ -117,13 +131,43 @@ log_tail() {
   fi
 }
 
-# --- start steps ---------------------------------------------------------------------------
+# --- what install provides ----------------------------------------------------------------
+
+# The packages install would install, one a line: those of PACKAGES dpkg does not have
+# installed, and curl when there is no curl.
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+  command -v curl >/dev/null 2>&1 || echo curl
+}
+
+registries_conf_text() {
+  printf '%s\n' \
+    '# Written by okd-build scripts/engine.sh: the local registry speaks plain HTTP.' \
+    '[[registry]]' \
+    "location = \"$REGISTRY\"" \
+    'insecure = true'
+}
+
+registries_conf_ok() {
+  [ -f "$REGISTRIES_CONF" ] && [ "$(cat "$REGISTRIES_CONF")" = "$(registries_conf_text)" ]
+}
+
+# start's check: everything install provides is in place, or one line saying what is missing.
+require_installed() {
+  local missing
+  missing="$(missing_packages | tr '\n' ' ')"
+  registries_conf_ok || missing+="$REGISTRIES_CONF "
+  [ -z "$missing" ] || die "missing ${missing% }: $INSTALL_HINT"
+}
+
+# --- install steps -------------------------------------------------------------------------
 
 install_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
+  local missing=()
+  mapfile -t missing < <(missing_packages)
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and apt-get is not available; install them by hand"
   say "installing ${missing[*]} with apt"
@@ -136,24 +180,43 @@ install_packages() {
 
 # Returns 0 when the file was (re)written, 1 when it was already right.
 write_registries_conf() {
-  local want
-  want="$(printf '%s\n' \
-    '# Written by okd-build scripts/engine.sh: the local registry speaks plain HTTP.' \
-    '[[registry]]' \
-    "location = \"$REGISTRY\"" \
-    'insecure = true')"
-  if [ -f "$REGISTRIES_CONF" ] && [ "$(cat "$REGISTRIES_CONF")" = "$want" ]; then
-    return 1
-  fi
+  registries_conf_ok && return 1
   say "writing $REGISTRIES_CONF ($REGISTRY is insecure: plain HTTP)"
   local tmp
   tmp="$(mktemp)"
-  printf '%s\n' "$want" >"$tmp"
+  registries_conf_text >"$tmp"
   as_root mkdir -p "$(dirname "$REGISTRIES_CONF")"
   as_root install -m 0644 "$tmp" "$REGISTRIES_CONF"
   rm -f "$tmp"
   return 0
 }
+
+# The packaged docker-registry service (htpasswd auth on :5000) takes the port the registry of
+# `start` needs: stop it and keep it from starting at boot. Only the packaged service is touched
+# (systemd's unit, or the init script's pidfile), never the registry `start` started.
+disable_packaged_registry() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    if systemctl is-active --quiet docker-registry 2>/dev/null \
+      || systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+      say "the packaged docker-registry systemd service takes $REGISTRY and asks for auth: stopping and disabling it"
+      as_root systemctl disable --now docker-registry >&2 || die "could not stop the docker-registry systemd service"
+    fi
+  elif [ -x /etc/init.d/docker-registry ] && as_root /etc/init.d/docker-registry status >/dev/null 2>&1; then
+    say "the packaged docker-registry init service holds $REGISTRY and asks for auth: stopping and disabling it"
+    as_root /etc/init.d/docker-registry stop >&2 || die "could not stop the docker-registry init service"
+    if command -v update-rc.d >/dev/null 2>&1; then
+      as_root update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    fi
+  fi
+  [ "$(registry_code)" = 401 ] || return 0
+  for _ in $(seq 1 20); do
+    sleep 0.25
+    [ "$(registry_code)" = 401 ] || return 0
+  done
+  say "warning: something on $REGISTRY asks for authentication and it is not the packaged docker-registry service; stop it before scripts/engine.sh start (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
+}
+
+# --- start steps ---------------------------------------------------------------------------
 
 start_service() {
   need_cmd podman
@@ -170,8 +233,7 @@ start_service() {
   BUILDAH_ISOLATION=chroot setsid nohup podman --runtime runc system service --time=0 "unix://$SOCK" \
     </dev/null >"$PODMAN_LOG" 2>&1 9>&- &
   echo $! >"$PODMAN_PID"
-  local i
-  for i in $(seq 1 $((TIMEOUT * 4))); do
+  for _ in $(seq 1 $((TIMEOUT * 4))); do
     service_answers && break
     if ! pid_alive "$PODMAN_PID" "system service"; then
       log_tail "$PODMAN_LOG"
@@ -188,43 +250,19 @@ start_service() {
 }
 
 ensure_service() {
-  local conf_changed=$1
   if service_answers; then
-    if [ "$conf_changed" -eq 1 ]; then
-      if pid_alive "$PODMAN_PID" "system service"; then
-        say "restarting the Podman service so it reads $REGISTRIES_CONF"
-        stop_pid "$PODMAN_PID" "system service" "the Podman service"
-        start_service
-      else
-        say "warning: a Podman service that engine.sh did not start answers on $SOCK; restart it so it reads $REGISTRIES_CONF (pushes to $REGISTRY fail until then)"
-      fi
+    # The service reads registries.conf only when it starts: one started before `install`
+    # (re)wrote the file would not know the registry speaks plain HTTP.
+    if pid_alive "$PODMAN_PID" "system service" && [ "$REGISTRIES_CONF" -nt "$PODMAN_PID" ]; then
+      say "restarting the Podman service so it reads $REGISTRIES_CONF (written after it started)"
+      stop_pid "$PODMAN_PID" "system service" "the Podman service"
+      start_service
     else
       say "Podman service already answers on $SOCK"
     fi
   else
     start_service
   fi
-}
-
-# The packaged docker-registry service (htpasswd auth on :5000) holds the port: stop and disable it.
-stop_packaged_registry() {
-  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 \
-    && systemctl is-active --quiet docker-registry 2>/dev/null; then
-    say "the packaged docker-registry systemd service holds $REGISTRY and asks for auth: stopping and disabling it"
-    as_root systemctl disable --now docker-registry >&2 || die "could not stop the docker-registry systemd service"
-  elif [ -x /etc/init.d/docker-registry ] && as_root /etc/init.d/docker-registry status >/dev/null 2>&1; then
-    say "the packaged docker-registry init service holds $REGISTRY and asks for auth: stopping and disabling it"
-    as_root /etc/init.d/docker-registry stop >&2 || die "could not stop the docker-registry init service"
-    command -v update-rc.d >/dev/null 2>&1 && as_root update-rc.d docker-registry disable >/dev/null 2>&1 || true
-  else
-    die "something on $REGISTRY asks for authentication and it is not the packaged docker-registry service; stop it (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
-  fi
-  local i
-  for i in $(seq 1 20); do
-    [ "$(registry_code)" = 000 ] && return 0
-    sleep 0.25
-  done
-  die "$REGISTRY is still in use after stopping the packaged docker-registry service"
 }
 
 start_registry() {
@@ -240,7 +278,7 @@ start_registry() {
     return 0
   fi
   if [ "$code" = 401 ]; then
-    stop_packaged_registry
+    die "something on $REGISTRY asks for authentication: if it is the packaged docker-registry service, $INSTALL_HINT (it stops and disables it); otherwise stop it (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
   elif [ "$code" != 000 ]; then
     die "something on $REGISTRY answers GET /v2/ with HTTP $code; it is not a usable registry (see: ss -ltnp 'sport = :${REGISTRY##*:}')"
   fi
@@ -271,8 +309,7 @@ EOF
   say "starting the registry on http://$REGISTRY (config $cfg, log $REGISTRY_LOG)"
   setsid nohup docker-registry serve "$cfg" </dev/null >"$REGISTRY_LOG" 2>&1 9>&- &
   echo $! >"$REGISTRY_PID"
-  local i
-  for i in $(seq 1 $((TIMEOUT * 4))); do
+  for _ in $(seq 1 $((TIMEOUT * 4))); do
     curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" && break
     if ! pid_alive "$REGISTRY_PID" docker-registry; then
       log_tail "$REGISTRY_LOG"
@@ -295,7 +332,10 @@ ensure_base_image() {
   fi
   local busybox
   busybox="$(dpkg -L busybox-static 2>/dev/null | grep -E '/bin/busybox$' | head -n 1 || true)"
-  [ -n "$busybox" ] && [ -x "$busybox" ] || die "busybox-static's /bin/busybox not found (apt-get install busybox-static)"
+  if [ -z "$busybox" ] || [ ! -x "$busybox" ]; then
+    die "busybox-static's /bin/busybox not found: $INSTALL_HINT"
+  fi
+  [ -f "$BASE_DOCKERFILE" ] || die "$BASE_DOCKERFILE, the base image's Dockerfile, is missing"
   local ctx
   ctx="$(mktemp -d)"
   # shellcheck disable=SC2064
@@ -304,20 +344,8 @@ ensure_base_image() {
   mkdir -p "$ctx/etc"
   printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$ctx/etc/passwd"
   printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$ctx/etc/group"
-  cat >"$ctx/Dockerfile" <<'EOF'
-# okd-mini's only external image: Debian's busybox-static and its applet links. Made locally by
-# okd-build scripts/engine.sh; nothing is pulled.
-FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
-COPY etc/passwd etc/group /etc/
-RUN ["/bin/busybox", "sh", "-c", "mkdir -p /root /usr/bin /usr/sbin /usr/local/bin /sbin /var/tmp /tmp && chmod 1777 /tmp /var/tmp && chmod 0700 /root"]
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL io.k8s.display-name="okd-mini busybox" \
-      io.k8s.description="Debian busybox-static with its applets in /bin, made by okd-build scripts/engine.sh"
-CMD ["/bin/sh"]
-EOF
-  say "building $BASE_IMAGE from $busybox (FROM scratch, no network)"
+  cp "$BASE_DOCKERFILE" "$ctx/Dockerfile"
+  say "building $BASE_IMAGE from $busybox with $BASE_DOCKERFILE (FROM scratch, no network)"
   if ! BUILDAH_ISOLATION=chroot podman --runtime runc build --pull=never --quiet \
     -t "$BASE_IMAGE" "$ctx" >"$STATE/base-image.log" 2>&1; then
     log_tail "$STATE/base-image.log"
@@ -342,15 +370,28 @@ lock() {
 
 # --- commands ------------------------------------------------------------------------------
 
+cmd_install() {
+  local t0=$SECONDS
+  command -v flock >/dev/null 2>&1 || die "flock (util-linux) is not installed"
+  lock
+  install_packages
+  if write_registries_conf && service_answers; then
+    if pid_alive "$PODMAN_PID" "system service"; then
+      say "the Podman service on $SOCK started before $REGISTRIES_CONF was written; scripts/engine.sh start restarts it so it reads the file"
+    else
+      say "warning: a Podman service that engine.sh did not start answers on $SOCK; restart it so it reads $REGISTRIES_CONF (pushes to $REGISTRY fail until then)"
+    fi
+  fi
+  disable_packaged_registry
+  say "installed in $((SECONDS - t0))s: ${PACKAGES[*]}, $REGISTRIES_CONF; next: scripts/engine.sh start"
+}
+
 cmd_start() {
   local t0=$SECONDS
   command -v flock >/dev/null 2>&1 || die "flock (util-linux) is not installed"
   lock
-  command -v curl >/dev/null 2>&1 || PACKAGES+=(curl)
-  install_packages
-  local conf_changed=0
-  write_registries_conf && conf_changed=1
-  ensure_service "$conf_changed"
+  require_installed
+  ensure_service
   start_registry
   ensure_base_image
   echo "$EXPORT_LINE" >"$ENV_FILE"
@@ -373,7 +414,7 @@ cmd_env() {
 }
 
 cmd_status() {
-  local ok=0 v code
+  local ok=0 v code missing
   if service_answers; then
     v="$(curl -s --max-time 3 --unix-socket "$SOCK" http://d/version | sed -n 's/.*"ApiVersion":"\([^"]*\)".*/\1/p')"
     if pid_alive "$PODMAN_PID" "system service"; then
@@ -393,7 +434,7 @@ cmd_status() {
       else
         echo "registry:   answering on http://$REGISTRY (not started by engine.sh)"
       fi ;;
-    401) echo "registry:   http://$REGISTRY asks for auth (the packaged docker-registry service?); start replaces it"; ok=1 ;;
+    401) echo "registry:   http://$REGISTRY asks for auth (the packaged docker-registry service? scripts/engine.sh install stops it)"; ok=1 ;;
     000) echo "registry:   not running (http://$REGISTRY)"; ok=1 ;;
     *) echo "registry:   http://$REGISTRY answers HTTP $code"; ok=1 ;;
   esac
@@ -407,10 +448,18 @@ cmd_status() {
   else
     echo "base image: unknown (no service)"
   fi
-  if [ -f "$REGISTRIES_CONF" ]; then
+  if registries_conf_ok; then
     echo "config:     $REGISTRIES_CONF"
+  elif [ -f "$REGISTRIES_CONF" ]; then
+    echo "config:     $REGISTRIES_CONF out of date (run scripts/engine.sh install)"
+    ok=1
   else
-    echo "config:     $REGISTRIES_CONF missing (pushes to $REGISTRY need --tls-verify=false)"
+    echo "config:     $REGISTRIES_CONF missing (run scripts/engine.sh install; until then pushes to $REGISTRY need --tls-verify=false)"
+    ok=1
+  fi
+  missing="$(missing_packages | tr '\n' ' ')"
+  if [ -n "$missing" ]; then
+    echo "packages:   missing ${missing% } (run scripts/engine.sh install)"
     ok=1
   fi
   [ "$ok" -eq 0 ] && echo "$EXPORT_LINE"
@@ -430,6 +479,7 @@ cmd_stop() {
 
 [ $# -eq 1 ] || usage
 case "$1" in
+  install) cmd_install ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what okd-build needs on a fresh Debian or Ubuntu machine. Idempotent: it installs
-# only what is missing, so running it again is cheap. Sourced by demo.sh and test.sh.
+# only what is missing, so running it again is cheap. Sourced by demo.sh and test.sh, which then
+# run scripts/engine.sh install (the container engine's packages and config) and start.
 set -euo pipefail
 
 need_apt=()

@@ -4,7 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 # The local engine (Podman API service, registry on 127.0.0.1:5000, okd-mini's base image): the
-# local backend's tests build and push through it. If it cannot start, the tests do not run.
+# local backend's tests build and push through it. `install` is the one-time root work (apt
+# packages, registries.conf.d; a quick no-op once done); `start` starts what is not running.
+# If it cannot start, the tests do not run.
+scripts/engine.sh install
 engine_env="$(scripts/engine.sh start | tail -n 1)"
 case "$engine_env" in
   "export CONTAINER_HOST=unix://"*) eval "$engine_env" ;;

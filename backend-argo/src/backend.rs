@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use okd_core::{
     Result,
-    backend::{BackendInfo, BuildBackend, Capabilities, Maturity, Skeleton, TriggerModel},
-    registry::BackendConfig,
+    backend::{Approach, BackendInfo, BuildBackend, Capabilities, Maturity, Skeleton, TriggerModel},
+    registry::BackendSettings,
 };
+use okd_runtime::Runtime;
 
 use crate::{PAYLOAD_PIPELINE, config::ArgoConfig};
 
-/// A `payload-pipeline` backend from registry configuration.
-pub fn payload_pipeline(config: &BackendConfig) -> Result<Arc<dyn BuildBackend>> {
-    ArgoConfig::parse(PAYLOAD_PIPELINE, config)?;
+/// A `payload-pipeline` backend from the runtime and settings (checked, then unused until it is built).
+pub fn payload_pipeline(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
+    runtime.settings::<ArgoConfig>(PAYLOAD_PIPELINE, settings)?;
     Ok(Arc::new(Skeleton::new(payload_pipeline_info)))
 }
 
@@ -25,19 +26,14 @@ pub fn payload_pipeline_info() -> BackendInfo {
         name: PAYLOAD_PIPELINE,
         summary: "okd-payload-pipeline: Argo Workflows driving OpenShift Builds (or Shipwright) in one cluster",
         maturity: Maturity::Skeleton,
-        capabilities: Capabilities {
+        capabilities: Capabilities::NONE,
+        approach: Approach {
             source_of_truth: "BuildConfigs in okd-payload-pipeline, maintained by hand",
             config_location: "okd-payload-pipeline: buildconfigs/ and argo-workflows/ WorkflowTemplates",
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Batch,
             from_replacement: "BuildConfig source.images[].as and dockerStrategy.from, applied by the OpenShift Build API",
             developer_feedback: "none from the system; workflow status only",
-            multi_arch: true,
-            local_reproduction: false,
-            only_if_changed: true,
-            cancel: true,
-            status_after_restart: true,
-            kubernetes: true,
         },
     }
 }

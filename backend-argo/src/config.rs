@@ -1,26 +1,26 @@
-//! Settings of the payload-pipeline backend.
+//! Settings of the payload-pipeline backend (docs/configuration.md lists every backend's).
 
-use okd_core::{
-    Result,
-    registry::{BackendConfig, check_keys},
-};
+use okd_runtime::ClusterConfig;
+use serde::{Deserialize, Serialize};
 
-/// Which cluster and namespace, and which build engine.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ArgoConfig {
-    /// kubeconfig context (`context`).
-    pub context: Option<String>,
-    /// Namespace of the workflows and builds (`namespace`).
-    pub namespace: Option<String>,
-    /// `buildconfig` (OpenShift Builds, the default) or `shipwright` (`engine`).
-    pub engine: Option<String>,
+/// How a component is built inside the cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildEngine {
+    /// OpenShift Builds (one BuildConfig per component), as okd-payload-pipeline does today.
+    #[default]
+    Buildconfig,
+    /// Shipwright Builds and BuildRuns.
+    Shipwright,
 }
 
-impl ArgoConfig {
-    /// Parses and checks `config`.
-    pub fn parse(backend: &str, config: &BackendConfig) -> Result<Self> {
-        check_keys(backend, config, &["context", "namespace", "engine"])?;
-        let get = |k: &str| config.get(k).cloned();
-        Ok(ArgoConfig { context: get("context"), namespace: get("namespace"), engine: get("engine") })
-    }
+/// Which cluster and namespace, and which in-cluster build engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgoConfig {
+    /// kubeconfig, context and the namespace of the workflows and builds.
+    #[serde(flatten)]
+    pub cluster: ClusterConfig,
+    /// `buildconfig` (the default) or `shipwright` (`build_engine`). Not called `engine`, which
+    /// would read as the local backend's container engine.
+    pub build_engine: Option<BuildEngine>,
 }

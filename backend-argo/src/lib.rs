@@ -6,12 +6,12 @@ mod backend;
 mod config;
 
 pub use backend::{payload_pipeline, payload_pipeline_info};
-pub use config::ArgoConfig;
+pub use config::{ArgoConfig, BuildEngine};
 
 /// Registry name of the okd-payload-pipeline approach.
 pub const PAYLOAD_PIPELINE: &str = "payload-pipeline";
 
 /// Registers the backend.
-pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+pub fn register(registry: &mut okd_runtime::BackendRegistry) {
     registry.register(PAYLOAD_PIPELINE, payload_pipeline_info, payload_pipeline);
 }

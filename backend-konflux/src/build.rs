@@ -1,21 +1,22 @@
-//! Building one component on the cluster: reuse by fingerprint, find or create its PipelineRun
-//! by deterministic name, follow it to the end, and turn the end into a result.
+//! Building one component on the cluster: find or create its PipelineRun by deterministic name,
+//! follow it to the end, and turn the end into a result. Reuse by fingerprint, recording and the
+//! schedule are the run driver's (okd-runtime).
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
+    ops::Deref,
     path::PathBuf,
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use backend_local::state::{BuildRecord, StateStore};
+use async_trait::async_trait;
 use okd_core::{
     Error, ErrorKind, Result,
-    backend::{EventKind, EventSink, RunId},
     generate::{GenerateOptions, generate},
     plan::{Plan, PlannedComponent},
-    schedule::Built,
     source::{SourceOptions, Sources},
 };
+use okd_runtime::{Built, ComponentBuilder, RunContext, store::BuildRecord};
 use serde_json::Value;
 
 use crate::{
@@ -27,7 +28,7 @@ use crate::{
     render::{
         View, build_branch,
         pipelinerun::{self, Created, Event, GeneratedSource},
-        shared_image_repo,
+        shared_image_repo, tenant,
     },
     status::{Phase, phase},
 };
@@ -35,20 +36,18 @@ use crate::{
 /// Lines of a failed step's log that a failure reports.
 const LOG_TAIL: i64 = 40;
 
-/// What every component task of one run shares.
+/// One run on the cluster: what every component build of it shares.
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) strategy: Strategy,
     pub(crate) cluster: Cluster,
-    pub(crate) state: Arc<StateStore>,
     pub(crate) settings: Arc<Settings>,
     pub(crate) plan: Arc<Plan>,
     pub(crate) view: Arc<View>,
-    pub(crate) run: RunId,
-    pub(crate) events: EventSink,
-    pub(crate) force: bool,
     /// Doozer + Konflux: every component's source, read once.
     pub(crate) sources: Option<Sources>,
+    /// The git cache sources were read into.
+    pub(crate) cache_dir: PathBuf,
     /// Doozer + Konflux: where sources are generated before they are pushed.
     pub(crate) work: PathBuf,
     pub(crate) timestamp: jiff::Timestamp,
@@ -62,17 +61,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Job {
-    fn backend(&self) -> &'static str {
-        self.strategy.name()
-    }
+/// A job and the run it serves, for one call.
+struct Step<'a> {
+    job: &'a Job,
+    run: &'a RunContext,
+}
 
+impl Deref for Step<'_> {
+    type Target = Job;
+    fn deref(&self) -> &Job {
+        self.job
+    }
+}
+
+impl Step<'_> {
     fn log(&self, component: &str, line: impl Into<String>) {
-        self.events.emit(component, EventKind::Log { line: line.into() });
-    }
-
-    fn remember(&self, component: &str, image: &str, digest: &str) {
-        lock(&self.built).insert(component.to_owned(), (image.to_owned(), digest.to_owned()));
+        self.run.log(component, line);
     }
 
     /// The image and digest of a parent: built in this run, else recorded earlier.
@@ -81,7 +85,7 @@ impl Job {
             return Ok(found.clone());
         }
         let recorded = match &parent.fingerprint {
-            Some(fp) => self.state.lookup(self.backend(), fp)?,
+            Some(fp) => self.run.store.lookup(self.strategy.name(), fp)?,
             None => None,
         };
         recorded.and_then(|r| Some((r.image, r.digest?))).ok_or_else(|| {
@@ -91,65 +95,107 @@ impl Job {
     }
 }
 
-/// Builds (or reuses) component `name`.
-pub(crate) async fn build_component(job: Arc<Job>, name: String) -> Result<Built> {
-    let planned = job
-        .plan
-        .component(&name)
-        .ok_or_else(|| Error::new(ErrorKind::Internal, format!("component '{name}' is not planned")))?;
-    let fingerprint = planned.fingerprint.clone().ok_or_else(|| {
-        Error::invalid(format!("component '{name}': its source was not read, so it cannot be built"))
-            .with_help("run without --offline, or fetch the source into the git cache first")
-    })?;
-    if !job.force
-        && let Some(record) = job.state.lookup(job.backend(), &fingerprint)?
-        && let Some(digest) = record.digest.clone()
-    {
-        job.log(
-            &name,
-            format!(
-                "reusing {} (PipelineRun {}), built with the same fingerprint",
-                record.image, record.image_id
-            ),
-        );
-        job.remember(&name, &record.image, &digest);
-        return Ok(Built { image: record.image, digest, reused: true });
+impl Job {
+    fn remember(&self, component: &str, image: &str, digest: &str) {
+        lock(&self.built).insert(component.to_owned(), (image.to_owned(), digest.to_owned()));
     }
-    let run_name = match job.strategy {
-        Strategy::Konflux => pipelinerun::run_name(&pipelinerun::pac_name(&name, Event::Push), &fingerprint),
-        Strategy::DoozerKonflux => pipelinerun::run_name(&name, &fingerprint),
-    };
-    lock(&job.following).insert(run_name.clone());
-    let (object, found_finished) = submit_and_follow(&job, planned, &fingerprint, &run_name).await?;
-    match phase(&object) {
-        Phase::Succeeded { image, digest } => {
-            job.state.record_build(&BuildRecord {
-                backend: job.backend().to_owned(),
-                fingerprint,
-                component: name.clone(),
-                image: image.clone(),
-                image_id: run_name,
-                digest: Some(digest.clone()),
-                built_at: jiff::Timestamp::now(),
-                log: None,
-            })?;
-            job.remember(&name, &image, &digest);
-            Ok(Built { image, digest, reused: found_finished })
+
+    /// The tenant objects the selected components need, created when missing.
+    async fn ensure_tenant(&self, selected: &[&PlannedComponent]) -> Result<()> {
+        let (cluster, plan, view, settings) = (&self.cluster, &self.plan, &self.view, &self.settings);
+        let ns = Some(cluster.namespace());
+        let release = &plan.release;
+        let mut objects = vec![tenant::application(&view.application, ns, release)];
+        let chosen = view.components.iter().filter(|c| selected.iter().any(|s| s.name == c.name));
+        match self.strategy {
+            Strategy::Konflux => {
+                for c in chosen {
+                    objects.push(tenant::pac_component(c, &view.application, ns, settings));
+                    objects.push(tenant::component_image_repository(c, &view.application, ns, release));
+                }
+            }
+            Strategy::DoozerKonflux => {
+                let remote = settings.git_remote.clone().ok_or_else(no_git_remote)?;
+                objects.push(tenant::shared_image_repository(&view.application, ns, release));
+                let shared = shared_image_repo(plan);
+                for c in chosen {
+                    let branch = build_branch(plan, &c.name);
+                    objects.push(tenant::direct_component(
+                        c,
+                        &view.application,
+                        ns,
+                        settings,
+                        &remote,
+                        &branch,
+                        &shared,
+                    ));
+                }
+            }
         }
-        other => Err(failure(&job, &name, &run_name, &other, &object).await),
+        for object in objects {
+            let kind = Kind::of(&object)
+                .ok_or_else(|| Error::new(ErrorKind::Internal, "an object of no known kind"))?;
+            cluster.create_or_get(kind, &object).await?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn no_git_remote() -> Error {
+    Error::invalid("doozer-konflux needs a git remote to push generated sources to")
+        .with_help("set the backend's `git_remote` setting (--set git_remote=URL, a URL git can push to)")
+}
+
+#[async_trait]
+impl ComponentBuilder for Job {
+    async fn prepare(&self, _run: &RunContext, selected: &[&PlannedComponent]) -> Result<()> {
+        self.ensure_tenant(selected).await
+    }
+
+    async fn reuse(&self, run: &RunContext, c: &PlannedComponent, record: &BuildRecord) -> Result<Option<Built>> {
+        let Some(digest) = record.digest.clone() else { return Ok(None) };
+        run.log(
+            &c.name,
+            format!("reusing {} (PipelineRun {}), built with the same fingerprint", record.image, record.build_ref),
+        );
+        self.remember(&c.name, &record.image, &digest);
+        Ok(Some(Built::new(record.image.clone(), digest).with_ref(record.build_ref.clone())))
+    }
+
+    async fn build(&self, run: &RunContext, planned: &PlannedComponent) -> Result<Built> {
+        let step = Step { job: self, run };
+        let name = &planned.name;
+        let fingerprint = planned.fingerprint.clone().ok_or_else(|| {
+            Error::invalid(format!("component '{name}': its source was not read, so it cannot be built"))
+                .with_help("run without --offline, or fetch the source into the git cache first")
+        })?;
+        let run_name = match self.strategy {
+            Strategy::Konflux => pipelinerun::run_name(&pipelinerun::pac_name(name, Event::Push), &fingerprint),
+            Strategy::DoozerKonflux => pipelinerun::run_name(name, &fingerprint),
+        };
+        lock(&self.following).insert(run_name.clone());
+        let (object, found_finished) = submit_and_follow(&step, planned, &fingerprint, &run_name).await?;
+        match phase(&object) {
+            Phase::Succeeded { image, digest } => {
+                self.remember(name, &image, &digest);
+                let built = Built::new(image, digest).with_ref(run_name);
+                Ok(if found_finished { built.reused() } else { built })
+            }
+            other => Err(failure(&step, name, &run_name, &other, &object).await),
+        }
     }
 }
 
 /// Finds or creates PipelineRun `run_name` and follows it to its end. Returns the ended object
 /// and whether it had already ended before this run looked.
 async fn submit_and_follow(
-    job: &Job,
+    job: &Step<'_>,
     planned: &PlannedComponent,
     fingerprint: &str,
     run_name: &str,
 ) -> Result<(Value, bool)> {
     let name = &planned.name;
-    let mut force = job.force;
+    let mut force = job.run.force;
     let mut resubmitted = false;
     loop {
         match job.cluster.get(Kind::PipelineRun, run_name).await? {
@@ -210,7 +256,7 @@ async fn submit_and_follow(
 
 /// The PipelineRun to create for `planned`.
 async fn object_for(
-    job: &Job,
+    job: &Step<'_>,
     planned: &PlannedComponent,
     fingerprint: &str,
     run_name: &str,
@@ -222,7 +268,7 @@ async fn object_for(
     let created = Created {
         name: run_name.to_owned(),
         namespace: job.cluster.namespace(),
-        run: &job.run.0,
+        run: &job.run.run.0,
         fingerprint,
     };
     match job.strategy {
@@ -252,12 +298,9 @@ async fn object_for(
 
 /// Generates `planned`'s sources with its parents pinned by digest and pushes them to its build
 /// branch. Returns the remote, the branch and the commit.
-async fn generate_and_push(job: &Job, planned: &PlannedComponent) -> Result<(String, String, String)> {
+async fn generate_and_push(job: &Step<'_>, planned: &PlannedComponent) -> Result<(String, String, String)> {
     let name = &planned.name;
-    let remote = job.settings.git_remote.clone().ok_or_else(|| {
-        Error::invalid("doozer-konflux needs a git remote to push generated sources to")
-            .with_help("set the backend's `git_remote` setting (a URL git can push to)")
-    })?;
+    let remote = job.settings.git_remote.clone().ok_or_else(no_git_remote)?;
     let sources = job
         .sources
         .as_ref()
@@ -275,7 +318,7 @@ async fn generate_and_push(job: &Job, planned: &PlannedComponent) -> Result<(Str
     if out.exists() {
         std::fs::remove_dir_all(&out).map_err(|e| Error::io(&out, "remove", e))?;
     }
-    let source = SourceOptions { offline: true, cache_dir: job.settings.cache_dir.clone(), jobs: 1 };
+    let source = SourceOptions { offline: true, cache_dir: job.cache_dir.clone(), jobs: 1 };
     let mut options = GenerateOptions::new(&job.plan.release, out.clone(), source);
     options.components = vec![name.clone()];
     options.pins = pins;
@@ -295,7 +338,7 @@ async fn generate_and_push(job: &Job, planned: &PlannedComponent) -> Result<(Str
 }
 
 /// The error of a PipelineRun that ended without an image, with its failed step's log.
-async fn failure(job: &Job, component: &str, run_name: &str, ended: &Phase, object: &Value) -> Error {
+async fn failure(job: &Step<'_>, component: &str, run_name: &str, ended: &Phase, object: &Value) -> Error {
     let error = ended.error(run_name).unwrap_or_else(|| {
         Error::new(ErrorKind::Internal, format!("PipelineRun {run_name} ended in an unexpected state"))
     });

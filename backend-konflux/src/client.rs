@@ -1,7 +1,7 @@
 //! A thin kube-rs wrapper over the few calls the backends make: create-or-get by deterministic
 //! name, get, list by label, delete, cancel by merge patch, a watch that resumes and tolerates
 //! pruning, and the log of a failed TaskRun's pod. Every call goes through
-//! [`okd_core::retry`]; kube's own layer already retries 429/503/504 honouring `Retry-After`.
+//! [`okd_runtime::retry`]; kube's own layer already retries 429/503/504 honouring `Retry-After`.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -13,10 +13,8 @@ use kube::{
     },
     runtime::{WatchStreamExt, watcher},
 };
-use okd_core::{
-    Error, ErrorKind, Result,
-    retry::{Backoff, retry},
-};
+use okd_core::{Error, ErrorKind, Result};
+use okd_runtime::retry::{Backoff, retry};
 use serde_json::{Value, json};
 
 use crate::status::{failed_step, phase};

@@ -6,8 +6,8 @@
 //! - `render`: pure functions from a plan to `.tekton` files, OKD Dockerfiles, tenant objects.
 //! - [`status`]: a PipelineRun's status as an outcome.
 //! - `client`: the kube-rs calls, with retries and a watch that resumes.
-//! - `build`: one component's build; `backend`: the [`BuildBackend`](okd_core::backend::BuildBackend)
-//!   implementation over the DAG scheduler and the shared state store.
+//! - `build`: one component's build on the cluster (a run driver `ComponentBuilder`); `backend`:
+//!   the [`BuildBackend`](okd_core::backend::BuildBackend) over okd-runtime's run driver.
 //! - [`import_tekton`]: a release manifest from existing `.tekton` files.
 
 mod backend;
@@ -37,7 +37,7 @@ pub const COMPONENT_LABEL: &str = names::COMPONENT_LABEL;
 pub const RUN_LABEL: &str = names::RUN_LABEL;
 
 /// Registers both strategies.
-pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+pub fn register(registry: &mut okd_runtime::BackendRegistry) {
     registry.register(KONFLUX, konflux_info, konflux);
     registry.register(DOOZER_KONFLUX, doozer_konflux_info, doozer_konflux);
 }

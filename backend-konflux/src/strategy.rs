@@ -1,7 +1,7 @@
 //! The two strategies and what each approach is and costs (for `okd backends` and the
 //! comparison report).
 
-use okd_core::backend::{BackendInfo, Capabilities, Maturity, TriggerModel};
+use okd_core::backend::{Approach, BackendInfo, Capabilities, Maturity, TriggerModel};
 
 use crate::{DOOZER_KONFLUX, KONFLUX};
 
@@ -38,19 +38,14 @@ pub fn konflux_info() -> BackendInfo {
         name: KONFLUX,
         summary: "Konflux only: .tekton PipelineRuns (Pipelines-as-Code) in every component repository",
         maturity: Maturity::Working,
-        capabilities: Capabilities {
+        capabilities: Capabilities::NONE.multi_arch(true).only_if_changed(true).cancel(true).status_after_restart(true).kubernetes(true),
+        approach: Approach {
             source_of_truth: ".tekton PipelineRuns in each component repository",
             config_location: "<repo>/.tekton/<component>-pull-request.yaml and -push.yaml, plus tenant objects",
             configs_touched_per_repo: 2,
             trigger_model: TriggerModel::Continuous,
             from_replacement: "none in Konflux: repositories carry an OKD Dockerfile, or pass the base as a build arg",
             developer_feedback: "GitHub check runs from Pipelines-as-Code",
-            multi_arch: true,
-            local_reproduction: false,
-            only_if_changed: true,
-            cancel: true,
-            status_after_restart: true,
-            kubernetes: true,
         },
     }
 }
@@ -61,19 +56,14 @@ pub fn doozer_konflux_info() -> BackendInfo {
         name: DOOZER_KONFLUX,
         summary: "Doozer + Konflux: sources generated from ocp-build-data, PipelineRuns created directly",
         maturity: Maturity::Working,
-        capabilities: Capabilities {
+        capabilities: Capabilities::NONE.multi_arch(true).only_if_changed(true).cancel(true).status_after_restart(true).kubernetes(true),
+        approach: Approach {
             source_of_truth: "ocp-build-data",
             config_location: "generated build branches; Application and Components in the tenant namespace",
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Batch,
             from_replacement: "Doozer rewrites FROM lines positionally (from.builder[] + from)",
             developer_feedback: "none from the system (Pipelines-as-Code is off); okd-build posts commit statuses",
-            multi_arch: true,
-            local_reproduction: false,
-            only_if_changed: true,
-            cancel: true,
-            status_after_restart: true,
-            kubernetes: true,
         },
     }
 }

@@ -1,26 +1,13 @@
-//! Settings of the local backend.
+//! Settings of the local backend (docs/configuration.md lists them with every other backend's).
 
-use okd_core::{
-    Result,
-    registry::{BackendConfig, check_keys},
-};
+use serde::{Deserialize, Serialize};
 
-/// Which engine, and where state is kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which engine to build on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LocalConfig {
-    /// Engine socket or URL (`engine`); else CONTAINER_HOST, DOCKER_HOST, the usual sockets.
-    pub engine: Option<String>,
-    /// State folder (`state`); else `$XDG_STATE_HOME/okd`.
-    pub state: Option<String>,
-    /// Git cache folder (`cache`) that git sources are exported from; else the default cache.
-    pub cache: Option<String>,
-}
-
-impl LocalConfig {
-    /// Parses and checks `config`.
-    pub fn parse(backend: &str, config: &BackendConfig) -> Result<Self> {
-        check_keys(backend, config, &["engine", "state", "cache"])?;
-        let get = |k: &str| config.get(k).cloned();
-        Ok(LocalConfig { engine: get("engine"), state: get("state"), cache: get("cache") })
-    }
+    /// The engine's API (`host`, or `okd build --engine`): `unix:///path/to.sock` or
+    /// `tcp://host:port`. Else `CONTAINER_HOST`, `DOCKER_HOST`, the usual sockets, else a private
+    /// `podman system service`. Named like `CONTAINER_HOST`/`DOCKER_HOST`, which say the same.
+    pub host: Option<String>,
 }

@@ -1,12 +1,15 @@
 //! Local builds on Podman or Docker through the Docker-compatible API: the reference build the
-//! other backends are compared with. Also home of the OCI registry client that payloads use
-//! ([`client::OciRegistry`]), and of the state store ([`state`]) that records builds by
-//! fingerprint.
+//! other backends are compared with.
+//!
+//! - [`config`]: its one setting, the engine's address.
+//! - `backend`: the [`BuildBackend`](okd_core::backend::BuildBackend), a thin layer over
+//!   okd-runtime's run driver; `build`: one component's build on the engine.
+//! - [`client`]: the engine client (bollard), with build contexts and progress.
 
 mod backend;
+mod build;
 pub mod client;
-mod config;
-pub mod state;
+pub mod config;
 
 pub use backend::{LocalBackend, local, local_info};
 pub use config::LocalConfig;
@@ -15,6 +18,6 @@ pub use config::LocalConfig;
 pub const LOCAL: &str = "local";
 
 /// Registers the backend.
-pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+pub fn register(registry: &mut okd_runtime::BackendRegistry) {
     registry.register(LOCAL, local_info, local);
 }

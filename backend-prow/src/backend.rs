@@ -7,21 +7,22 @@ use std::sync::Arc;
 
 use okd_core::{
     Result,
-    backend::{BackendInfo, BuildBackend, Capabilities, Maturity, Skeleton, TriggerModel},
-    registry::BackendConfig,
+    backend::{Approach, BackendInfo, BuildBackend, Capabilities, Maturity, Skeleton, TriggerModel},
+    registry::BackendSettings,
 };
+use okd_runtime::Runtime;
 
 use crate::{DOOZER_PROW, PROW, config::ProwConfig};
 
-/// A `prow` backend from registry configuration.
-pub fn prow(config: &BackendConfig) -> Result<Arc<dyn BuildBackend>> {
-    ProwConfig::parse(PROW, config)?;
+/// A `prow` backend from the runtime and settings (checked, then unused until it is built).
+pub fn prow(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
+    runtime.settings::<ProwConfig>(PROW, settings)?;
     Ok(Arc::new(Skeleton::new(prow_info)))
 }
 
-/// A `doozer-prow` backend from registry configuration.
-pub fn doozer_prow(config: &BackendConfig) -> Result<Arc<dyn BuildBackend>> {
-    ProwConfig::parse(DOOZER_PROW, config)?;
+/// A `doozer-prow` backend from the runtime and settings (checked, then unused until it is built).
+pub fn doozer_prow(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
+    runtime.settings::<ProwConfig>(DOOZER_PROW, settings)?;
     Ok(Arc::new(Skeleton::new(doozer_prow_info)))
 }
 
@@ -31,19 +32,14 @@ pub fn prow_info() -> BackendInfo {
         name: PROW,
         summary: "Prow + ci-operator: configs in openshift/release, pre/post-submit builds, promotion to an ImageStream",
         maturity: Maturity::Skeleton,
-        capabilities: Capabilities {
+        capabilities: Capabilities::NONE,
+        approach: Approach {
             source_of_truth: "ci-operator configs in openshift/release",
             config_location: "openshift/release: ci-operator/config/<org>/<repo>/<org>-<repo>-<branch>__okd-scos.yaml",
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Continuous,
             from_replacement: "ci-operator `from` (last FROM) and `inputs.<tag>.as`, applied by the OpenShift Build API",
             developer_feedback: "GitHub commit statuses on every pull request",
-            multi_arch: true,
-            local_reproduction: false,
-            only_if_changed: true,
-            cancel: true,
-            status_after_restart: true,
-            kubernetes: true,
         },
     }
 }
@@ -54,19 +50,14 @@ pub fn doozer_prow_info() -> BackendInfo {
         name: DOOZER_PROW,
         summary: "Doozer + Prow: sources generated from ocp-build-data, built by Prow jobs",
         maturity: Maturity::Skeleton,
-        capabilities: Capabilities {
+        capabilities: Capabilities::NONE,
+        approach: Approach {
             source_of_truth: "ocp-build-data",
             config_location: "generated build branches, plus job configs in openshift/release",
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Batch,
             from_replacement: "Doozer rewrites FROM lines positionally (from.builder[] + from)",
             developer_feedback: "none from the system; okd-build posts commit statuses",
-            multi_arch: true,
-            local_reproduction: false,
-            only_if_changed: true,
-            cancel: true,
-            status_after_restart: true,
-            kubernetes: true,
         },
     }
 }

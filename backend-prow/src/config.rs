@@ -1,26 +1,16 @@
-//! Settings of the Prow backends.
+//! Settings of the Prow backends (docs/configuration.md lists every backend's).
 
-use okd_core::{
-    Result,
-    registry::{BackendConfig, check_keys},
-};
+use okd_runtime::ClusterConfig;
+use serde::{Deserialize, Serialize};
 
 /// Where jobs are triggered and configs are written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProwConfig {
+    /// kubeconfig, context and namespace of the Prow cluster, for watching ProwJobs.
+    #[serde(flatten)]
+    pub cluster: ClusterConfig,
     /// Gangway's base URL (`gangway_url`).
     pub gangway_url: Option<String>,
     /// A checkout of openshift/release to write ci-operator configs into (`release_repo`).
     pub release_repo: Option<String>,
-}
-
-impl ProwConfig {
-    /// Parses and checks `config`.
-    pub fn parse(backend: &str, config: &BackendConfig) -> Result<Self> {
-        check_keys(backend, config, &["gangway_url", "release_repo"])?;
-        Ok(ProwConfig {
-            gangway_url: config.get("gangway_url").cloned(),
-            release_repo: config.get("release_repo").cloned(),
-        })
-    }
 }

@@ -17,7 +17,7 @@ pub const PROW: &str = "prow";
 pub const DOOZER_PROW: &str = "doozer-prow";
 
 /// Registers both strategies.
-pub fn register(registry: &mut okd_core::registry::BackendRegistry) {
+pub fn register(registry: &mut okd_runtime::BackendRegistry) {
     registry.register(PROW, prow_info, prow);
     registry.register(DOOZER_PROW, doozer_prow_info, doozer_prow);
 }

@@ -79,6 +79,10 @@ okd render release.yaml --backend local --out rewritten/   # the rewritten Docke
 for every build of the same release with the same inputs.\n\nExamples:\n  \
 okd status okd-mini-local-a67e5ed5767c --backend local\n  okd status RUN --backend local --output json")]
     Status(RunArgs),
+    /// List the runs recorded in the state folder, newest first.
+    #[command(after_help = "Examples:\n  okd runs\n  okd runs examples/okd-mini/release.yaml --backend local\n  \
+okd runs --output json | jq -r '.[0].run'")]
+    Runs(RunsArgs),
     /// Cancel a run, also one started by another `okd build` process, and wait for it to stop.
     #[command(after_help = "Running builds are stopped and the rest are not started; the run ends \
 as cancelled. Podman finishes a RUN step that is already running before the build stops.\n\n\
@@ -143,6 +147,8 @@ pub struct PlanArgs {
     /// Also ask this backend for the configuration it would need (see `okd backends`).
     #[arg(long, short)]
     pub backend: Option<String>,
+    #[command(flatten)]
+    pub settings: BackendSettingsArgs,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -176,12 +182,9 @@ pub struct GenerateArgs {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub backend: BackendArgs,
     #[command(flatten)]
     pub release: ReleaseArgs,
-    /// The backend (see `okd backends`).
-    #[arg(long, short)]
-    pub backend: String,
     /// At most N builds at once (default: the number of CPUs).
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -197,13 +200,6 @@ pub struct BuildArgs {
     /// `table` prints progress lines and a summary; `json` prints one event per line.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
-    /// Container engine: unix:///path/to.sock or tcp://host:port (default: CONTAINER_HOST,
-    /// DOCKER_HOST, the usual sockets, else a private `podman system service`).
-    #[arg(long, value_name = "URL")]
-    pub engine: Option<String>,
-    /// State folder: build history and logs (default: $XDG_STATE_HOME/okd).
-    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
-    pub state: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -356,12 +352,13 @@ Example:\n  okd payload diff REG/okd-release@sha256:OLD REG/okd-release@sha256:N
 #[derive(Debug, Args)]
 pub struct AssembleArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub backend: BackendArgs,
     #[command(flatten)]
     pub release: ReleaseArgs,
-    /// The backend whose build to assemble (see `okd backends`).
-    #[arg(long, short)]
-    pub backend: String,
+    /// The run to assemble (`okd runs` lists them); default the backend's latest run of this
+    /// release. Components the run did not build are taken from earlier builds of the same inputs.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
     /// Where to push the release image (default: <registry>/<repository>-release:<version>).
     #[arg(long, value_name = "REF")]
     pub to: Option<String>,
@@ -371,12 +368,6 @@ pub struct AssembleArgs {
     /// Speak plain HTTP to this registry (host:port); loopback registries always are. Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
-    /// Container engine, as for `okd build`.
-    #[arg(long, value_name = "URL")]
-    pub engine: Option<String>,
-    /// State folder, as for `okd build`.
-    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
-    pub state: Option<String>,
     /// `table` or `json`.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
@@ -410,16 +401,10 @@ pub struct PayloadDiffArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
     /// The run id.
     pub run: String,
-    /// The backend that runs it.
-    #[arg(long, short)]
-    pub backend: String,
-    /// State folder, as for `okd build`.
-    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
-    pub state: Option<String>,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// `table` or `json` (status only).
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
@@ -428,12 +413,9 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
-    pub cluster: ClusterArgs,
+    pub backend: BackendArgs,
     #[command(flatten)]
     pub release: ReleaseArgs,
-    /// The backend (see `okd backends`).
-    #[arg(long, short)]
-    pub backend: String,
     /// Output folder.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -445,20 +427,69 @@ pub struct RenderArgs {
     pub output: ListOutput,
 }
 
-/// Settings for cluster backends (konflux, doozer-konflux, ...); the local backend takes none.
+/// Which backend, and its settings. Every command that talks to a backend takes these.
+#[derive(Debug, Args, Clone)]
+pub struct BackendArgs {
+    /// The backend (see `okd backends`).
+    #[arg(long, short)]
+    pub backend: String,
+    #[command(flatten)]
+    pub settings: BackendSettingsArgs,
+}
+
+/// A backend's settings on the command line, over its settings file and `OKD_<BACKEND>__<KEY>`
+/// variables (docs/configuration.md), and where runs are recorded.
 #[derive(Debug, Args, Clone, Default)]
-pub struct ClusterArgs {
-    /// kubeconfig context (default: the current context).
+pub struct BackendSettingsArgs {
+    /// kubeconfig context of a cluster backend (default: the current context).
     #[arg(long, value_name = "CTX")]
     pub context: Option<String>,
-    /// Namespace (default: the context's namespace).
+    /// Namespace of a cluster backend (default: the context's namespace).
     #[arg(long, short = 'n', value_name = "NS")]
     pub namespace: Option<String>,
-    /// kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    /// kubeconfig file of a cluster backend (default: $KUBECONFIG, else ~/.kube/config).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<String>,
-    /// Any other backend setting, e.g. git_remote=URL or pipeline_bundle=REF (see the backend's
-    /// documentation; unknown keys are refused). Repeatable.
+    /// Container engine of the local backend: unix:///path/to.sock or tcp://host:port (default:
+    /// CONTAINER_HOST, DOCKER_HOST, the usual sockets, else a private `podman system service`).
+    /// The same as `--set host=URL`.
+    #[arg(long, value_name = "URL")]
+    pub engine: Option<String>,
+    /// Any backend setting, e.g. git_remote=URL or pipeline_bundle=REF (docs/configuration.md;
+    /// unknown keys are refused, an empty value unsets). Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub settings: Vec<(String, String)>,
+    /// State folder: runs, build history and logs of every backend (default: $XDG_STATE_HOME/okd).
+    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs of this release manifest (its name and version).
+    pub release: Option<PathBuf>,
+    /// Only this backend's runs.
+    #[arg(long, short)]
+    pub backend: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// State folder, as for `okd build`.
+    #[arg(long, value_name = "DIR", env = "OKD_STATE_DIR")]
+    pub state: Option<PathBuf>,
+    /// `table` or `json`.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
+}
+
+/// Exit codes, as documented in `okd --help`.
+pub mod exit {
+    /// A build failed.
+    pub const BUILD_FAILED: u8 = 1;
+    /// Invalid input or usage.
+    pub const INVALID: u8 = 2;
+    /// A backend or service is unreachable.
+    pub const UNAVAILABLE: u8 = 3;
+    /// Stopped by Ctrl-C, as shells report SIGINT.
+    pub const INTERRUPTED: u8 = 130;
 }

@@ -1,28 +1,18 @@
 //! `okd`: the one place where okd-build is wired together. It parses the command line, builds the
 //! backend registry, runs the command and turns errors into diagnostics and exit codes.
 
-mod build;
 mod cli;
 mod commands;
+mod context;
 mod diagnostic;
 mod output;
-mod payload;
-mod render;
 
 use std::{io::Write, process::ExitCode};
 
 use clap::Parser;
-use okd_core::{ErrorKind, registry::BackendRegistry};
-
-/// Exit codes, as documented in `okd --help`.
-pub mod exit {
-    /// A build failed.
-    pub const BUILD_FAILED: u8 = 1;
-    /// Invalid input or usage.
-    pub const INVALID: u8 = 2;
-    /// A backend or service is unreachable.
-    pub const UNAVAILABLE: u8 = 3;
-}
+use cli::exit;
+use okd_core::ErrorKind;
+use okd_runtime::BackendRegistry;
 
 fn main() -> ExitCode {
     // One crypto provider for every TLS client in the process (kube, the registry client).

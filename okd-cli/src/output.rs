@@ -276,34 +276,47 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
 /// The human view of `okd backends`.
 pub fn backends_table(infos: &[BackendInfo]) -> String {
     let mut rows = vec![
-        ["NAME", "STATUS", "TRIGGER", "FILES/REPO", "LOCAL", "SUMMARY"]
+        ["NAME", "STATUS", "TRIGGER", "FILES/REPO", "BUILT SO FAR", "SUMMARY"]
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>(),
     ];
     for info in infos {
-        let c = &info.capabilities;
+        let (c, a) = (&info.capabilities, &info.approach);
+        let can: Vec<&str> = [
+            (c.only_if_changed, "reuse"),
+            (c.cancel, "cancel"),
+            (c.status_after_restart, "status"),
+            (c.local_reproduction, "local"),
+            (c.multi_arch, "multi-arch"),
+        ]
+        .into_iter()
+        .filter_map(|(has, name)| has.then_some(name))
+        .collect();
         rows.push(vec![
             info.name.to_owned(),
             serde_json::to_value(info.maturity)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
-            serde_json::to_value(c.trigger_model)
+            serde_json::to_value(a.trigger_model)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
-            c.configs_touched_per_repo.to_string(),
-            if c.local_reproduction { "yes" } else { "no" }.to_owned(),
+            a.configs_touched_per_repo.to_string(),
+            if can.is_empty() { "-".to_owned() } else { can.join(",") },
             info.summary.to_owned(),
         ]);
     }
     let mut out = columns(&rows);
     out.push_str("\nFROM replacement:\n");
     for info in infos {
-        out.push_str(&format!("  {:<17} {}\n", info.name, info.capabilities.from_replacement));
+        out.push_str(&format!("  {:<17} {}\n", info.name, info.approach.from_replacement));
     }
-    out.push_str("\n`okd backends --output json` lists every capability.\n");
+    out.push_str(
+        "\nBUILT SO FAR: what okd-build's implementation of each does today (its capabilities).\n\
+         `okd backends --output json` lists every capability and the whole approach.\n",
+    );
     out
 }
 

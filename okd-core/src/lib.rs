@@ -20,10 +20,6 @@ pub mod payload;
 pub mod plan;
 pub mod registry;
 pub mod resolve;
-pub mod retry;
-pub mod schedule;
 pub mod source;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -2,6 +2,10 @@
 //!
 //! Each backend crate exports its names and a `register` function; the CLI calls them once at
 //! start. A registry is a plain value, not a global, so tests build their own.
+//!
+//! The registry is generic over `C`, what a factory is handed besides the settings: okd-runtime's
+//! `Runtime` (the run store, the state and cache folders, the settings layers). okd-core knows
+//! nothing of it, so the model stays free of IO.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -10,24 +14,41 @@ use crate::{
     backend::{BackendInfo, BuildBackend},
 };
 
-/// Configuration handed to a backend factory: string keys and values, from the config file,
-/// the environment and flags. Each backend parses what it understands in its `config.rs` and
-/// refuses keys it does not know.
-pub type BackendConfig = BTreeMap<String, String>;
+/// Settings given for one backend on the command line (`--context`, `--set KEY=VALUE`, ...), by
+/// key. Each backend turns them, layered over its settings file and environment, into its own
+/// typed configuration and refuses keys it does not know.
+pub type BackendSettings = BTreeMap<String, String>;
 
-/// Builds a backend from its configuration.
-pub type Factory = fn(&BackendConfig) -> Result<Arc<dyn BuildBackend>>;
+/// Builds a backend from its context and settings.
+pub type Factory<C> = fn(&C, &BackendSettings) -> Result<Arc<dyn BuildBackend>>;
 
 /// Describes a backend without building it.
 pub type Describe = fn() -> BackendInfo;
 
 /// The known backends.
-#[derive(Debug, Default, Clone)]
-pub struct BackendRegistry {
-    entries: BTreeMap<&'static str, (Describe, Factory)>,
+pub struct BackendRegistry<C> {
+    entries: BTreeMap<&'static str, (Describe, Factory<C>)>,
 }
 
-impl BackendRegistry {
+impl<C> std::fmt::Debug for BackendRegistry<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendRegistry").field("names", &self.names()).finish()
+    }
+}
+
+impl<C> Default for BackendRegistry<C> {
+    fn default() -> Self {
+        BackendRegistry { entries: BTreeMap::new() }
+    }
+}
+
+impl<C> Clone for BackendRegistry<C> {
+    fn clone(&self) -> Self {
+        BackendRegistry { entries: self.entries.clone() }
+    }
+}
+
+impl<C> BackendRegistry<C> {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
@@ -35,7 +56,7 @@ impl BackendRegistry {
 
     /// Registers `name`. `info` must not need configuration: `okd backends` lists every backend
     /// without connecting to anything.
-    pub fn register(&mut self, name: &'static str, info: Describe, factory: Factory) {
+    pub fn register(&mut self, name: &'static str, info: Describe, factory: Factory<C>) {
         self.entries.insert(name, (info, factory));
     }
 
@@ -54,28 +75,14 @@ impl BackendRegistry {
         self.entries.get(name).map(|(info, _)| info()).ok_or_else(|| self.unknown(name))
     }
 
-    /// Builds backend `name` from `config`.
-    pub fn get(&self, name: &str, config: &BackendConfig) -> Result<Arc<dyn BuildBackend>> {
+    /// Builds backend `name` with `context` and `settings`.
+    pub fn get(&self, name: &str, context: &C, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
         let (_, factory) = self.entries.get(name).ok_or_else(|| self.unknown(name))?;
-        factory(config)
+        factory(context, settings)
     }
 
     fn unknown(&self, name: &str) -> Error {
         Error::new(ErrorKind::InvalidInput, format!("unknown backend '{name}'"))
             .with_help(format!("known backends: {}", self.names().join(", ")))
-    }
-}
-
-/// Refuses configuration keys a backend does not know; backends call it from `config.rs`.
-pub fn check_keys(backend: &str, config: &BackendConfig, known: &[&str]) -> Result<()> {
-    match config.keys().find(|k| !known.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(key) => Err(Error::invalid(format!("backend '{backend}' has no setting '{key}'")).with_help(
-            if known.is_empty() {
-                format!("'{backend}' takes no settings")
-            } else {
-                format!("its settings are: {}", known.join(", "))
-            },
-        )),
     }
 }

@@ -13,7 +13,7 @@ use okd_core::{
         RunId, RunReport, RunStatus,
     },
     plan::Plan,
-    testkit::{CHECKS, Check, Harness, MemoryHarness, run_check},
+    conformance::{CHECKS, Check, Harness, MemoryHarness, run_check},
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

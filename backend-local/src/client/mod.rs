@@ -9,7 +9,6 @@
 mod connect;
 mod context;
 mod progress;
-mod registry;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -27,7 +26,6 @@ use okd_core::{Error, ErrorKind, Result};
 
 pub use context::context_tar;
 use progress::{BuildProgress, normalize_id, push_digest};
-pub use registry::OciRegistry;
 
 /// The name the Dockerfile text is sent under; unusual enough never to clash with the context.
 pub const DOCKERFILE_NAME: &str = ".okd-build.Dockerfile";

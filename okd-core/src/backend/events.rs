@@ -21,6 +21,12 @@ impl fmt::Display for RunId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
+    /// A run began: the first event of every build, with no component. Its id is what `okd
+    /// status` and `okd cancel` take.
+    RunStarted {
+        /// The run.
+        run: RunId,
+    },
     /// Waiting for its parents or for a free slot.
     Queued,
     /// Building.
@@ -60,6 +66,7 @@ impl EventKind {
     /// The event's name as it appears in JSON output.
     pub fn name(&self) -> &'static str {
         match self {
+            EventKind::RunStarted { .. } => "run_started",
             EventKind::Queued => "queued",
             EventKind::Started => "started",
             EventKind::Log { .. } => "log",
@@ -76,7 +83,8 @@ impl EventKind {
 pub struct BuildEvent {
     /// When it happened.
     pub timestamp: Timestamp,
-    /// The component.
+    /// The component; empty for run-level events ([`EventKind::RunStarted`]).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub component: String,
     /// What happened.
     #[serde(flatten)]
@@ -148,6 +156,9 @@ pub struct ComponentResult {
     pub started: Option<Timestamp>,
     /// When it ended.
     pub finished: Option<Timestamp>,
+    /// The fingerprint it was built (or reused) for, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// The report of a whole run.
@@ -163,6 +174,9 @@ pub struct RunReport {
     pub finished: Timestamp,
     /// One entry per component, in build order.
     pub components: Vec<ComponentResult>,
+    /// Where the run's build logs are, when the backend keeps them on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<std::path::PathBuf>,
 }
 
 impl RunReport {

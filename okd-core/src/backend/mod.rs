@@ -13,7 +13,7 @@ use std::{path::Path, sync::Arc};
 use async_trait::async_trait;
 use serde::Serialize;
 
-pub use capabilities::{Capabilities, TriggerModel};
+pub use capabilities::{Approach, Capabilities, TriggerModel};
 pub use events::{
     BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus,
 };
@@ -33,8 +33,10 @@ pub struct BackendInfo {
     pub summary: &'static str,
     /// Whether it builds yet.
     pub maturity: Maturity,
-    /// What it can do and what it costs.
+    /// What its implementation can do (behaviour facts; all false for a skeleton).
     pub capabilities: Capabilities,
+    /// The approach it stands for, as the comparison describes it.
+    pub approach: Approach,
 }
 
 /// How far along a backend's implementation is, so no listing passes a skeleton off as working.
@@ -190,25 +192,6 @@ impl<T: BuildBackend + ?Sized> BuildBackend for Arc<T> {
     async fn cancel(&self, run: &RunId) -> Result<()> {
         (**self).cancel(run).await
     }
-}
-
-/// The run id of building `plan`: the release, its version and a hash of the fingerprints of
-/// the components built. Deterministic, so a resubmission of the same plan names the same run
-/// (and finds its remote objects instead of creating new ones), and another process can ask
-/// for its status or cancel it.
-pub fn run_id(plan: &BackendPlan, options: &BuildOptions) -> RunId {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for c in &plan.core.components {
-        if options.only.is_empty() || options.only.contains(&c.name) {
-            h.update(c.name.as_bytes());
-            h.update([0]);
-            h.update(c.fingerprint.as_deref().unwrap_or("-").as_bytes());
-            h.update([0]);
-        }
-    }
-    let release = &plan.core.release;
-    RunId(format!("{}-{}-{}", release.name, plan.backend, &hex::encode(h.finalize())[..12]))
 }
 
 /// The components `options` selects from `plan`, in build order: all of them, or the `--only`

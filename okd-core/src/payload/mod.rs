@@ -7,7 +7,6 @@
 mod image;
 mod info;
 mod manifests;
-#[cfg(any(test, feature = "testkit"))]
 mod memory;
 mod reference;
 #[cfg(test)]
@@ -25,7 +24,6 @@ pub use info::{PayloadDiff, ReleaseInfo, TagChange, TagInfo, diff, read};
 pub use manifests::{
     ImageStream, ManifestFile, ObjectReference, OperatorManifests, StreamMeta, StreamSpec, StreamTag,
 };
-#[cfg(any(test, feature = "testkit"))]
 pub use memory::MemoryRegistry;
 pub use reference::{ImageRef, valid_tag};
 
@@ -89,7 +87,11 @@ pub fn tags_from_run(
             None => {
                 return Err(Error::new(
                     crate::ErrorKind::NotFound,
-                    format!("payload component {} has no built image in run {}", component.name, status.run),
+                    if status.run.0.is_empty() {
+                        format!("payload component {} has no built image", component.name)
+                    } else {
+                        format!("payload component {} has no built image in run {}", component.name, status.run)
+                    },
                 ));
             }
         };

@@ -156,6 +156,9 @@ pub(super) async fn checkout_tree(mirror: &Path, commit: &str, context: &str, de
     let inside = normalize(Path::new(context));
     let tree = if inside.is_empty() { format!("{commit}^{{tree}}") } else { format!("{commit}:{inside}") };
     let dest = std::path::absolute(dest).map_err(|e| Error::io(dest, "resolve", e))?;
+    // git runs checkout-index in the work tree, so it must exist (else: "this operation must be
+    // run in a work tree").
+    std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, "create the export folder", e))?;
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let index = dest.with_file_name(format!(".{name}.index"));
     let index_env = [("GIT_INDEX_FILE", index.as_os_str())];

@@ -3,18 +3,16 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use backend_local::client::OciRegistry;
 use okd_core::{
     Error, ErrorKind, Result,
-    backend::{BackendPlanOptions, BuildOptions, run_id},
+    backend::{RunId, RunStatus},
     payload::{self, AssembleOptions, Assembled, ImageRef, PayloadDiff, ReleaseInfo},
-    registry::BackendRegistry,
 };
+use okd_runtime::{BackendRegistry, driver::current_results, oci::OciRegistry, store::RunFilter};
 
 use crate::{
-    build::backend_config,
     cli::{AssembleArgs, ListOutput, PayloadCommand, PayloadDiffArgs, PayloadInfoArgs},
-    commands::load_plan,
+    context::{self, load_plan},
     output::{print, to_json},
 };
 
@@ -35,26 +33,41 @@ fn default_target(release: &okd_core::manifest::Release) -> Result<ImageRef> {
 
 async fn assemble(args: AssembleArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config =
-        backend_config(args.engine.as_ref(), args.state.as_ref(), Some(&args.release), &args.cluster);
-    let backend = registry.get(&args.backend, &config)?;
-    let backend_plan = backend.plan(plan.clone(), &BackendPlanOptions::default()).await?;
-    let run = run_id(&backend_plan, &BuildOptions::default());
+    let name = &args.backend.backend;
+    let (runtime, backend) = context::backend(registry, name, &args.backend.settings, Some(&args.release))?;
     let build_first = format!(
-        "build and push it first: okd build {} --backend {} --push",
-        args.release.release.display(),
-        args.backend
+        "build and push it first: okd build {} --backend {name} --push",
+        args.release.release.display()
     );
-    let status = backend.status(&run).await.map_err(|e| match e.kind() {
+    // The run comes from the store: the one asked for, else the backend's latest of this release.
+    // Components it did not build (`--only`) come from earlier builds of the same inputs.
+    let store = runtime.store().get()?;
+    let run: Option<RunStatus> = match &args.run {
+        Some(id) => Some(backend.status(&RunId(id.clone())).await?),
+        None => {
+            let filter = RunFilter {
+                backend: Some(name.clone()),
+                release: Some(plan.release.name.clone()),
+                version: Some(plan.release.version.to_string()),
+            };
+            match store.runs(&filter, 1)?.first() {
+                Some(latest) => store.run_status(&latest.run)?,
+                None => None,
+            }
+        }
+    };
+    let results = current_results(&plan, name, run.as_ref(), store.as_ref())?;
+    let status = RunStatus {
+        run: run.as_ref().map_or_else(|| RunId(String::new()), |r| r.run.clone()),
+        state: okd_core::backend::RunState::Finished,
+        components: results,
+    };
+    let tags = payload::tags_from_run(&plan, &status).map_err(|e| match e.kind() {
         ErrorKind::NotFound => Error::new(
             ErrorKind::NotFound,
-            format!("no {} build of this release with its current sources (run {run})", args.backend),
+            format!("{}: no {name} build of it with its current sources", e.message()),
         )
         .with_help(build_first.clone()),
-        _ => e,
-    })?;
-    let tags = payload::tags_from_run(&plan, &status).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => e.with_help(build_first.clone()),
         _ => e,
     })?;
     let to = match &args.to {

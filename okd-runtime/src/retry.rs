@@ -4,7 +4,7 @@
 
 use std::{future::Future, time::Duration};
 
-use crate::Result;
+use okd_core::Result;
 
 /// How to back off.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +67,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
-    use crate::{Error, ErrorKind};
+    use okd_core::{Error, ErrorKind};
 
     #[tokio::test]
     async fn transient_errors_are_retried_and_permanent_ones_are_not() {

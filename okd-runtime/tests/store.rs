@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use backend_local::state::{BuildRecord, CancelRequest, StateStore};
+use okd_runtime::store::{BuildRecord, CancelRequest, RunFilter, RunStart, RunStore, SqliteRunStore};
 use jiff::Timestamp;
 use okd_core::{
     ErrorKind,
@@ -21,8 +21,8 @@ use rusqlite::Connection;
 
 const CHILD: &str = "OKD_STATE_CHILD";
 
-fn open(dir: &Path) -> StateStore {
-    StateStore::open(dir).expect("open the state store")
+fn open(dir: &Path) -> SqliteRunStore {
+    SqliteRunStore::open(dir).expect("open the state store")
 }
 
 fn raw(dir: &Path) -> Connection {
@@ -38,7 +38,7 @@ fn record(backend: &str, i: usize) -> BuildRecord {
         backend: backend.to_owned(),
         component: format!("c{i}"),
         image: format!("localhost/okd/c{i}:{}", &fingerprint[7..19]),
-        image_id: fingerprint.repeat(40),
+        build_ref: fingerprint.repeat(40),
         digest: Some(format!("sha256:{:064x}", i + 1)),
         built_at: Timestamp::from_nanosecond(1_750_000_000_123_456_789 + i as i128).expect("timestamp"),
         log: Some(PathBuf::from(format!("/state/logs/{backend}/c{i}.log"))),
@@ -56,14 +56,20 @@ fn result(name: &str, outcome: Outcome) -> ComponentResult {
         reason: (!built).then(|| "exit status 1".to_owned()),
         started: Some(Timestamp::from_second(1_750_000_000).expect("timestamp")),
         finished: Some(Timestamp::from_nanosecond(1_750_000_001_000_000_001).expect("timestamp")),
+        fingerprint: None,
     }
+}
+
+fn start(store: &SqliteRunStore, run: &RunId, backend: &str, components: &[String]) -> okd_core::Result<()> {
+    let components: Vec<(String, Option<String>)> = components.iter().map(|n| (n.clone(), None)).collect();
+    store.start_run(&RunStart { run, backend, release: "okd-mini", version: "4.17.0", components: &components })
 }
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn outcomes(store: &StateStore, run: &RunId) -> (RunState, Vec<(String, Outcome)>) {
+fn outcomes(store: &SqliteRunStore, run: &RunId) -> (RunState, Vec<(String, Outcome)>) {
     let status = store.run_status(run).expect("status").expect("run exists");
     (status.state, status.components.into_iter().map(|c| (c.name, c.outcome)).collect())
 }
@@ -87,7 +93,7 @@ fn builds_round_trip_upsert_and_forget() {
     assert_eq!(store.lookup("local", &bare.fingerprint).expect("lookup"), Some(bare.clone()));
 
     // Upsert: same (backend, fingerprint) replaces the record, one row.
-    let rebuilt = BuildRecord { image_id: "sha256:new".into(), built_at: Timestamp::now(), ..first.clone() };
+    let rebuilt = BuildRecord { build_ref: "sha256:new".into(), built_at: Timestamp::now(), ..first.clone() };
     store.record_build(&rebuilt).expect("record again");
     assert_eq!(store.lookup("local", &first.fingerprint).expect("lookup"), Some(rebuilt));
     assert_eq!(count(&raw(dir.path()), "SELECT count(*) FROM builds"), 2);
@@ -112,7 +118,7 @@ fn runs_resume_keeping_finished_results() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
     let run = RunId("okd-mini-local-0123456789ab".into());
-    store.start_run(&run, "local", &names(&["builder", "base", "cli", "tests"])).expect("start");
+    start(&store, &run, "local", &names(&["builder", "base", "cli", "tests"])).expect("start");
     assert_eq!(outcomes(&store, &run), (RunState::Running, vec![]));
     store.record_result(&run, &result("base", Outcome::Reused)).expect("result");
     store.record_result(&run, &result("builder", Outcome::Succeeded)).expect("result");
@@ -120,7 +126,7 @@ fn runs_resume_keeping_finished_results() {
     store.record_result(&run, &result("tests", Outcome::Skipped)).expect("result");
 
     // Resume: succeeded and reused results stay, in start_run's order; the rest are retried.
-    store.start_run(&run, "local", &names(&["builder", "base", "cli", "tests"])).expect("resume");
+    start(&store, &run, "local", &names(&["builder", "base", "cli", "tests"])).expect("resume");
     let kept = vec![("builder".to_owned(), Outcome::Succeeded), ("base".to_owned(), Outcome::Reused)];
     assert_eq!(outcomes(&store, &run), (RunState::Running, kept));
     let status = store.run_status(&run).expect("status").expect("run");
@@ -137,7 +143,7 @@ fn runs_resume_keeping_finished_results() {
     assert_eq!(order, ["builder", "base", "cli", "tests", "extra"]);
 
     // Starting a finished run starts it afresh.
-    store.start_run(&run, "local", &names(&["builder"])).expect("restart");
+    start(&store, &run, "local", &names(&["builder"])).expect("restart");
     assert_eq!(outcomes(&store, &run), (RunState::Running, vec![]));
 
     // Unknown runs, another backend's run.
@@ -149,20 +155,20 @@ fn runs_resume_keeping_finished_results() {
         store.finish_run(&ghost, RunState::Finished).expect_err("unknown").kind(),
         ErrorKind::NotFound
     );
-    let e = store.start_run(&run, "prow", &[]).expect_err("owned by local");
+    let e = start(&store, &run, "prow", &[]).expect_err("owned by local");
     assert_eq!(e.kind(), ErrorKind::Conflict);
 
     // runs(): newest first, per backend, limited.
     for i in 0..3 {
         let r = RunId(format!("later-{i}"));
-        store.start_run(&r, "local", &names(&["a"])).expect("start");
+        start(&store, &r, "local", &names(&["a"])).expect("start");
         store.finish_run(&r, RunState::Cancelled).expect("finish");
     }
-    store.start_run(&RunId("other".into()), "prow", &[]).expect("start");
-    let listed: Vec<String> = store.runs("local", 3).expect("runs").into_iter().map(|s| s.run.0).collect();
+    start(&store, &RunId("other".into()), "prow", &[]).expect("start");
+    let listed: Vec<String> = store.runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 3).expect("runs").into_iter().map(|s| s.run.0).collect();
     assert_eq!(listed, ["later-2", "later-1", "later-0"]);
-    assert_eq!(store.runs("local", 10).expect("runs").len(), 4);
-    assert_eq!(store.runs("prow", 10).expect("runs")[0].state, RunState::Running);
+    assert_eq!(store.runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 10).expect("runs").len(), 4);
+    assert_eq!(store.runs(&RunFilter { backend: Some("prow".into()), ..RunFilter::default() }, 10).expect("runs")[0].state, RunState::Running);
 }
 
 #[test]
@@ -171,13 +177,13 @@ fn a_crash_leaves_the_run_running_with_its_results_and_no_half_record() {
     let run = RunId("crashed".into());
     {
         let store = open(dir.path());
-        store.start_run(&run, "local", &names(&["a", "b", "c"])).expect("start");
+        start(&store, &run, "local", &names(&["a", "b", "c"])).expect("start");
         store.record_result(&run, &result("a", Outcome::Succeeded)).expect("result");
         store.record_build(&record("local", 1)).expect("record");
         // A writer that dies mid-transaction: its rows never become visible.
         let mut conn = raw(dir.path());
         let tx = conn.transaction().expect("begin");
-        let half = "INSERT INTO builds (backend, fingerprint, component, image, image_id, built_at)
+        let half = "INSERT INTO builds (backend, fingerprint, component, image, build_ref, built_at)
                     VALUES ('local', 'sha256:half', 'c', 'i', 'id', '2025-01-01T00:00:00Z')";
         tx.execute(half, []).expect("insert");
         tx.execute("UPDATE runs SET state = 'finished'", []).expect("update");
@@ -194,7 +200,7 @@ fn a_crash_leaves_the_run_running_with_its_results_and_no_half_record() {
         Some(record("local", 1))
     );
     // Resuming keeps the finished result.
-    store.start_run(&run, "local", &names(&["a", "b", "c"])).expect("resume");
+    start(&store, &run, "local", &names(&["a", "b", "c"])).expect("resume");
     assert_eq!(outcomes(&store, &run), expected);
 }
 
@@ -270,7 +276,7 @@ fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     drop(open(dir.path()));
     raw(dir.path()).pragma_update(None, "user_version", 99).expect("set version");
-    let e = StateStore::open(dir.path()).expect_err("newer schema");
+    let e = SqliteRunStore::open(dir.path()).expect_err("newer schema");
     assert_eq!(e.kind(), ErrorKind::Conflict);
     let message = e.to_string();
     assert!(message.contains("schema version 99"), "{message}");
@@ -287,12 +293,12 @@ fn the_database_is_wal_and_not_a_database_is_reported() {
     let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
     assert_eq!(mode, "wal");
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
-    assert_eq!(version, backend_local::state::SCHEMA_VERSION);
+    assert_eq!(version, okd_runtime::store::SCHEMA_VERSION);
 
     let junk = dir.path().join("junk");
     std::fs::create_dir_all(&junk).expect("mkdir");
     std::fs::write(junk.join("state.db"), vec![b'x'; 8192]).expect("write");
-    let e = StateStore::open(&junk).expect_err("not a database");
+    let e = SqliteRunStore::open(&junk).expect_err("not a database");
     assert_eq!(e.kind(), ErrorKind::Internal);
     assert!(e.to_string().contains("junk/state.db"), "{e}");
 }
@@ -334,7 +340,7 @@ fn child_writer() {
     let total: usize = var("OKD_STATE_COUNT").parse().expect("count");
     let store = open(&dir);
     let run = RunId(format!("run-{backend}"));
-    store.start_run(&run, &backend, &names(&["a", "b"])).expect("start");
+    start(&store, &run, &backend, &names(&["a", "b"])).expect("start");
     for i in 0..total {
         store.record_build(&record(&backend, i)).expect("record");
         store.record_result(&run, &result(&format!("c{i}"), Outcome::Succeeded)).expect("result");
@@ -414,7 +420,7 @@ fn child_default_dir() {
         return;
     }
     let want = std::env::var("OKD_STATE_EXPECT").expect("expectation");
-    assert_eq!(StateStore::default_dir(), PathBuf::from(want));
+    assert_eq!(SqliteRunStore::default_dir(), PathBuf::from(want));
 }
 
 #[test]
@@ -438,7 +444,7 @@ fn a_cancel_request_reaches_the_running_run_only() {
     let store = open(dir.path());
     let run = RunId("r-cancel".into());
     assert_eq!(store.request_cancel(&run).expect_err("unknown run").kind(), ErrorKind::NotFound);
-    store.start_run(&run, "local", &names(&["a"])).expect("start");
+    start(&store, &run, "local", &names(&["a"])).expect("start");
     assert!(!store.cancel_requested(&run).expect("flag"));
     assert_eq!(
         store.request_cancel(&run).expect("request"),
@@ -446,7 +452,7 @@ fn a_cancel_request_reaches_the_running_run_only() {
         "the runner's pid"
     );
     assert!(open(dir.path()).cancel_requested(&run).expect("another store sees it"));
-    store.start_run(&run, "local", &names(&["a"])).expect("resume");
+    start(&store, &run, "local", &names(&["a"])).expect("resume");
     assert!(!store.cancel_requested(&run).expect("flag"), "a resumed run starts without the old request");
     store.finish_run(&run, RunState::Finished).expect("finish");
     assert_eq!(store.request_cancel(&run).expect("request"), CancelRequest::NotRunning, "nothing to cancel");
@@ -457,12 +463,17 @@ fn a_version_1_database_is_migrated_keeping_its_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = open(dir.path());
-        store.start_run(&RunId("old".into()), "local", &names(&["a"])).expect("start");
+        start(&store, &RunId("old".into()), "local", &names(&["a"])).expect("start");
     }
-    // Make it look like a version 1 file: drop the version 2 columns and the version number.
+    // Make it look like a version 1 file: undo versions 3 and 2, and set the version number.
     let conn = raw(dir.path());
-    conn.execute_batch("ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN cancel_requested;")
-        .expect("downgrade");
+    conn.execute_batch(
+        "DROP INDEX runs_by_release; ALTER TABLE run_components DROP COLUMN fingerprint;
+         ALTER TABLE runs DROP COLUMN release; ALTER TABLE runs DROP COLUMN version;
+         ALTER TABLE builds RENAME COLUMN build_ref TO image_id;
+         ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN cancel_requested;",
+    )
+    .expect("downgrade");
     conn.pragma_update(None, "user_version", 1).expect("set version");
     drop(conn);
     let store = open(dir.path());
@@ -485,16 +496,47 @@ fn last_build_times_take_the_newest_real_build_of_each_component() {
         ..result(name, outcome)
     };
     let (old, new) = (RunId("old".into()), RunId("new".into()));
-    store.start_run(&old, "local", &names(&["a", "b"])).expect("start");
+    start(&store, &old, "local", &names(&["a", "b"])).expect("start");
     store.record_result(&old, &timed("a", Outcome::Succeeded, 0, 30)).expect("a");
     store.record_result(&old, &timed("b", Outcome::Succeeded, 0, 7)).expect("b");
-    store.start_run(&new, "local", &names(&["a", "b"])).expect("start");
+    start(&store, &new, "local", &names(&["a", "b"])).expect("start");
     store.record_result(&new, &timed("a", Outcome::Succeeded, 100, 110)).expect("a again");
     store.record_result(&new, &timed("b", Outcome::Reused, 100, 100)).expect("b reused");
-    store.start_run(&RunId("other".into()), "konflux", &names(&["a"])).expect("start");
+    start(&store, &RunId("other".into()), "konflux", &names(&["a"])).expect("start");
     store.record_result(&RunId("other".into()), &timed("a", Outcome::Succeeded, 200, 900)).expect("konflux");
     let times = store.last_build_times("local").expect("times");
     assert_eq!(times["a"], Duration::from_secs(10), "the newest build");
     assert_eq!(times["b"], Duration::from_secs(7), "a reuse is not a build time");
     assert_eq!(times.len(), 2);
+}
+
+/// A state file that the previous okd-build (schema version 2) wrote: `okd build` of okd-mini on
+/// the local backend, then `--only cli`. It is migrated in place and every record reads back.
+#[test]
+fn a_version_2_file_from_the_previous_release_is_migrated_and_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v2.db");
+    std::fs::copy(&fixture, dir.path().join(okd_runtime::store::DB_FILE)).expect("copy the fixture");
+    let before: i64 = raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(before, 2);
+    let store = open(dir.path());
+    let version: i64 = raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    assert_eq!(version, okd_runtime::store::SCHEMA_VERSION);
+    let conn = raw(dir.path());
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM builds WHERE backend = 'local'"), 10);
+    let fingerprint: String = conn
+        .query_row("SELECT fingerprint FROM builds WHERE component = 'cli'", [], |r| r.get(0))
+        .expect("cli was built");
+    let record = store.lookup("local", &fingerprint).expect("lookup").expect("the build is still known");
+    assert_eq!(record.component, "cli");
+    assert!(record.build_ref.starts_with("sha256:"), "image_id became build_ref: {record:?}");
+    let runs = store.runs(&RunFilter::default(), 10).expect("runs");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r.release.is_none() && r.state == RunState::Finished), "{runs:?}");
+    let full = runs.iter().find(|r| r.components == 10).expect("the full run");
+    let status = store.run_status(&full.run).expect("status").expect("known");
+    assert_eq!(status.components.len(), 10);
+    assert!(status.components.iter().all(|c| c.outcome == Outcome::Succeeded && c.fingerprint.is_none()));
+    // And it is written to as any new store is.
+    start(&store, &full.run, "local", &names(&["cli"])).expect("a new run over the old one");
 }

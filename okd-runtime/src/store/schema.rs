@@ -1,7 +1,9 @@
 //! The database file: connection settings, the schema and its migrations, and error mapping.
 //!
-//! Schema, version 2 (`PRAGMA user_version = 2`); version 2 added `runs.pid` and
-//! `runs.cancel_requested` (see [`V2`]). Timestamps are RFC 3339 text in UTC with
+//! Schema, version 3 (`PRAGMA user_version = 3`); version 2 added `runs.pid` and
+//! `runs.cancel_requested` (see [`V2`]), version 3 renamed `builds.image_id` to the neutral
+//! `build_ref` and added the release of each run and the fingerprint of each run component
+//! (see [`V3`]). Timestamps are RFC 3339 text in UTC with
 //! nine fractional digits (`2025-01-02T03:04:05.000000006Z`), so they also sort as text.
 //!
 //! ```sql
@@ -11,7 +13,7 @@
 //!     fingerprint TEXT NOT NULL,      -- the component's fingerprint ("sha256:...")
 //!     component   TEXT NOT NULL,      -- the component it was built for
 //!     image       TEXT NOT NULL,      -- the image reference it was tagged as
-//!     image_id    TEXT NOT NULL,      -- the engine's image ID
+//!     build_ref   TEXT NOT NULL,      -- the backend's name for the build (image ID, PipelineRun, ...)
 //!     digest      TEXT,               -- the pushed or manifest digest, when known
 //!     built_at    TEXT NOT NULL,      -- when the build finished
 //!     log         TEXT,               -- path of the build log, when kept
@@ -24,9 +26,14 @@
 //!     state    TEXT NOT NULL CHECK (state IN ('running', 'finished', 'cancelled')),
 //!     started  TEXT NOT NULL,
 //!     updated  TEXT NOT NULL,         -- last write to the run or one of its components
-//!     finished TEXT                   -- NULL while running
+//!     finished TEXT,                  -- NULL while running
+//!     pid      INTEGER,               -- the process running it (v2)
+//!     cancel_requested INTEGER NOT NULL DEFAULT 0, -- set by `okd cancel` in another process (v2)
+//!     release  TEXT,                  -- the release's name (v3; NULL for older runs)
+//!     version  TEXT                   -- the release's version (v3)
 //! ) STRICT;
 //! CREATE INDEX runs_by_backend ON runs (backend, started);
+//! CREATE INDEX runs_by_release ON runs (release, version, backend, started);
 //! -- The components of a run, in the order start_run gave; outcome NULL = no result yet.
 //! CREATE TABLE run_components (
 //!     run      TEXT NOT NULL REFERENCES runs (run) ON DELETE CASCADE,
@@ -38,6 +45,7 @@
 //!     reason   TEXT,
 //!     started  TEXT,
 //!     finished TEXT,
+//!     fingerprint TEXT,               -- the component's fingerprint in this run (v3)
 //!     PRIMARY KEY (run, name)
 //! ) STRICT;
 //! ```
@@ -55,7 +63,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -102,16 +110,29 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 3: one store for every backend. `image_id` held a PipelineRun name for Konflux, so it
+/// becomes `build_ref`; runs record their release so `okd payload assemble` and `okd runs` find
+/// them by release instead of recomputing an id, and each run component its fingerprint so a
+/// payload can tell whether a run's image is still current.
+const V3: &str = "
+ALTER TABLE builds RENAME COLUMN image_id TO build_ref;
+ALTER TABLE runs ADD COLUMN release TEXT;
+ALTER TABLE runs ADD COLUMN version TEXT;
+ALTER TABLE run_components ADD COLUMN fingerprint TEXT;
+CREATE INDEX runs_by_release ON runs (release, version, backend, started);
+";
+
 /// Opens `path` and makes it ready: WAL, busy timeout, foreign keys, schema up to date.
 pub(super) fn connect(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| db_error(path, "open", e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| db_error(path, "open", e))?;
     // Switching a new file to WAL takes an exclusive lock for a moment; a second process opening
     // the same new file at that instant can get SQLITE_BUSY without the busy handler.
+    let in_memory = path.as_os_str() == ":memory:";
     let mode: String =
         retry_busy(|| conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)))
             .map_err(|e| db_error(path, "switch to WAL mode", e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
+    if !in_memory && !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(
             path = %path.display(),
             mode,

@@ -2,19 +2,18 @@
 
 use std::{path::Path, sync::Arc};
 
-use okd_core::{Error, Result, backend::BackendPlanOptions, registry::BackendRegistry};
+use okd_core::{Error, Result, backend::BackendPlanOptions};
+use okd_runtime::BackendRegistry;
 
 use crate::{
-    build::backend_config,
     cli::{ListOutput, RenderArgs},
-    commands::load_plan,
+    context::{self, load_plan},
     output::{print, to_json},
 };
 
-pub async fn render(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
+pub async fn run(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config = backend_config(None, None, Some(&args.release), &args.cluster);
-    let backend = registry.get(&args.backend, &config)?;
+    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let out = &args.out;
     if out.exists()

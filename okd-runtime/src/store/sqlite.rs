@@ -1,18 +1,12 @@
-//! The build state store: which image each (backend, fingerprint) was built into, and the runs.
-//!
-//! One SQLite file, `state.db`, in the state folder (`--state DIR`, else [`StateStore::default_dir`]).
+//! [`SqliteRunStore`]: the [`RunStore`] in one SQLite file, `state.db`, in the state folder
+//! (`--state DIR`, else [`SqliteRunStore::default_dir`]).
 //! It is opened in WAL mode with a 5 s busy timeout, so concurrent okd-build processes read while
 //! one writes and writers wait for each other instead of failing. Every write is one transaction
 //! (`BEGIN IMMEDIATE`), so a process killed at any point leaves each record whole or absent.
 //! The schema is in [`schema`]'s documentation.
 //!
-//! Reuse: a component whose fingerprint is in [`StateStore::lookup`] and whose image still exists
-//! is not rebuilt ([`StateStore::forget`] when it is gone). Resume: a run that crashed stays
-//! `Running`; starting it again keeps the results of the components that succeeded or were reused.
-//!
-//! Calls block on SQLite; from async code use `tokio::task::spawn_blocking` if a write may wait.
-
-pub mod schema;
+//! Calls block on SQLite for one short transaction each (a writer waits up to the busy timeout
+//! for another process's write).
 
 use std::{
     collections::HashMap,
@@ -26,50 +20,16 @@ use okd_core::{
     backend::{ComponentResult, Outcome, RunId, RunState, RunStatus},
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
-use serde::Serialize;
 
-pub use schema::SCHEMA_VERSION;
+use super::{BuildRecord, CancelRequest, RunFilter, RunStart, RunStore, RunSummary, schema};
 
 /// The file name of the database in the state folder.
 pub const DB_FILE: &str = "state.db";
 
-/// An image built for a fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BuildRecord {
-    /// The backend that built it.
-    pub backend: String,
-    /// The component's fingerprint.
-    pub fingerprint: String,
-    /// The component.
-    pub component: String,
-    /// The image reference.
-    pub image: String,
-    /// The engine's image ID.
-    pub image_id: String,
-    /// The digest, when known.
-    pub digest: Option<String>,
-    /// When it was built.
-    pub built_at: Timestamp,
-    /// The build log, when kept.
-    pub log: Option<PathBuf>,
-}
-
-/// What [`StateStore::request_cancel`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelRequest {
-    /// The run had ended; nothing to cancel.
-    NotRunning,
-    /// The run is marked running; the request is recorded for its process to see.
-    Running {
-        /// That process, when recorded (runs started before schema version 2 have none).
-        pid: Option<u32>,
-    },
-}
-
-/// The state database of one state folder. Cheap to share (`Send + Sync`); each process or
-/// thread may also open its own.
+/// The run store of one state folder. Cheap to share (`Send + Sync`); each process or thread
+/// may also open its own.
 #[derive(Debug)]
-pub struct StateStore {
+pub struct SqliteRunStore {
     path: PathBuf,
     conn: Mutex<Connection>,
 }
@@ -94,7 +54,7 @@ impl From<Error> for Fail {
 
 type Tx<'a> = Transaction<'a>;
 
-impl StateStore {
+impl SqliteRunStore {
     /// `$XDG_STATE_HOME/okd`, else `~/.local/state/okd`, else `.okd/state`.
     pub fn default_dir() -> PathBuf {
         let absolute = |var: &str| std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute());
@@ -109,24 +69,40 @@ impl StateStore {
 
     /// Opens (creating it if needed) `dir/state.db`. Refuses a database written by a newer
     /// okd-build.
-    pub fn open(dir: &Path) -> Result<StateStore> {
+    pub fn open(dir: &Path) -> Result<SqliteRunStore> {
+        if dir.is_file() {
+            return Err(Error::invalid(format!("state folder {} is a file", dir.display()))
+                .with_help("point --state at a folder (it is created when missing)"));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the state folder", e))?;
         let path = dir.join(DB_FILE);
         let conn = schema::connect(&path)?;
-        Ok(StateStore { path, conn: Mutex::new(conn) })
+        Ok(SqliteRunStore { path, conn: Mutex::new(conn) })
+    }
+
+    /// A store in memory, gone when dropped: for tests and in-process fakes.
+    pub fn in_memory() -> Result<SqliteRunStore> {
+        let path = PathBuf::from(":memory:");
+        let conn = schema::connect(&path)?;
+        Ok(SqliteRunStore { path, conn: Mutex::new(conn) })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    /// The image last built by `backend` for `fingerprint`.
-    pub fn lookup(&self, backend: &str, fingerprint: &str) -> Result<Option<BuildRecord>> {
+impl RunStore for SqliteRunStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn lookup(&self, backend: &str, fingerprint: &str) -> Result<Option<BuildRecord>> {
         self.read("look up a build", |tx| {
             let row = tx
                 .query_row(
-                    "SELECT component, image, image_id, digest, built_at, log FROM builds
+                    "SELECT component, image, build_ref, digest, built_at, log FROM builds
                      WHERE backend = ?1 AND fingerprint = ?2",
                     params![backend, fingerprint],
                     |r| {
@@ -141,7 +117,7 @@ impl StateStore {
                     },
                 )
                 .optional()?;
-            let Some((component, image, image_id, digest, built_at, log)) = row else {
+            let Some((component, image, build_ref, digest, built_at, log)) = row else {
                 return Ok(None);
             };
             Ok(Some(BuildRecord {
@@ -149,7 +125,7 @@ impl StateStore {
                 fingerprint: fingerprint.to_owned(),
                 component,
                 image,
-                image_id,
+                build_ref,
                 digest,
                 built_at: self.parse_time(&built_at)?,
                 log: log.map(PathBuf::from),
@@ -157,29 +133,27 @@ impl StateStore {
         })
     }
 
-    /// Records a build, replacing the one with the same backend and fingerprint.
-    pub fn record_build(&self, record: &BuildRecord) -> Result<()> {
-        let log =
-            match &record.log {
-                None => None,
-                Some(path) => Some(path.to_str().ok_or_else(|| {
-                    Error::invalid(format!("build log path {} is not UTF-8", path.display()))
-                })?),
-            };
+    fn record_build(&self, record: &BuildRecord) -> Result<()> {
+        let log = match &record.log {
+            None => None,
+            Some(path) => Some(path.to_str().ok_or_else(|| {
+                Error::invalid(format!("build log path {} is not UTF-8", path.display()))
+            })?),
+        };
         self.write("record a build", |tx| {
             tx.execute(
-                "INSERT INTO builds (backend, fingerprint, component, image, image_id, digest, built_at, log)
+                "INSERT INTO builds (backend, fingerprint, component, image, build_ref, digest, built_at, log)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (backend, fingerprint) DO UPDATE SET
                      component = excluded.component, image = excluded.image,
-                     image_id = excluded.image_id, digest = excluded.digest,
+                     build_ref = excluded.build_ref, digest = excluded.digest,
                      built_at = excluded.built_at, log = excluded.log",
                 params![
                     record.backend,
                     record.fingerprint,
                     record.component,
                     record.image,
-                    record.image_id,
+                    record.build_ref,
                     record.digest,
                     time(record.built_at),
                     log
@@ -189,8 +163,7 @@ impl StateStore {
         })
     }
 
-    /// Forgets the build of `fingerprint` (its image is gone). Forgetting nothing is not an error.
-    pub fn forget(&self, backend: &str, fingerprint: &str) -> Result<()> {
+    fn forget(&self, backend: &str, fingerprint: &str) -> Result<()> {
         self.write("forget a build", |tx| {
             tx.execute(
                 "DELETE FROM builds WHERE backend = ?1 AND fingerprint = ?2",
@@ -200,11 +173,8 @@ impl StateStore {
         })
     }
 
-    /// Starts `run` over `components` (in build order). Starting a run that is still `Running`
-    /// (its process crashed or was killed) resumes it: the results of components that succeeded
-    /// or were reused are kept, the others cleared so they are tried again. Starting a run that
-    /// ended starts it afresh.
-    pub fn start_run(&self, run: &RunId, backend: &str, components: &[String]) -> Result<()> {
+    fn start_run(&self, start: &RunStart<'_>) -> Result<()> {
+        let (run, backend) = (start.run, start.backend);
         let now = time(Timestamp::now());
         self.write("start a run", |tx| {
             let existing: Option<(String, String)> = tx
@@ -245,36 +215,36 @@ impl StateStore {
                 }
             }
             tx.execute(
-                "UPDATE runs SET pid = ?2, cancel_requested = 0 WHERE run = ?1",
-                params![run.0, i64::from(std::process::id())],
+                "UPDATE runs SET pid = ?2, cancel_requested = 0, release = ?3, version = ?4 WHERE run = ?1",
+                params![run.0, i64::from(std::process::id()), start.release, start.version],
             )?;
             // Positions follow this call's order; components no longer listed are dropped.
             tx.execute("UPDATE run_components SET position = -1 WHERE run = ?1", [&run.0])?;
             let mut upsert = tx.prepare(
-                "INSERT INTO run_components (run, name, position) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (run, name) DO UPDATE SET position = excluded.position",
+                "INSERT INTO run_components (run, name, position, fingerprint) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (run, name) DO UPDATE SET
+                     position = excluded.position, fingerprint = excluded.fingerprint",
             )?;
-            for (position, name) in components.iter().enumerate() {
-                upsert.execute(params![run.0, name, position as i64])?;
+            for (position, (name, fingerprint)) in start.components.iter().enumerate() {
+                upsert.execute(params![run.0, name, position as i64, fingerprint])?;
             }
             tx.execute("DELETE FROM run_components WHERE run = ?1 AND position = -1", [&run.0])?;
             Ok(())
         })
     }
 
-    /// Records how one component of `run` ended, replacing an earlier result. A component that
-    /// `start_run` did not list is added at the end.
-    pub fn record_result(&self, run: &RunId, result: &ComponentResult) -> Result<()> {
+    fn record_result(&self, run: &RunId, result: &ComponentResult) -> Result<()> {
         self.write("record a component result", |tx| {
             self.require_run(tx, run)?;
             tx.execute(
                 "INSERT INTO run_components
-                     (run, name, position, outcome, image, digest, reason, started, finished)
+                     (run, name, position, outcome, image, digest, reason, started, finished, fingerprint)
                  VALUES (?1, ?2, (SELECT COALESCE(MAX(position), -1) + 1 FROM run_components WHERE run = ?1),
-                         ?3, ?4, ?5, ?6, ?7, ?8)
+                         ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (run, name) DO UPDATE SET
                      outcome = excluded.outcome, image = excluded.image, digest = excluded.digest,
-                     reason = excluded.reason, started = excluded.started, finished = excluded.finished",
+                     reason = excluded.reason, started = excluded.started, finished = excluded.finished,
+                     fingerprint = COALESCE(excluded.fingerprint, fingerprint)",
                 params![
                     run.0,
                     result.name,
@@ -283,7 +253,8 @@ impl StateStore {
                     result.digest,
                     result.reason,
                     result.started.map(time),
-                    result.finished.map(time)
+                    result.finished.map(time),
+                    result.fingerprint
                 ],
             )?;
             tx.execute(
@@ -294,8 +265,7 @@ impl StateStore {
         })
     }
 
-    /// Marks `run` as `state` (normally `Finished` or `Cancelled`).
-    pub fn finish_run(&self, run: &RunId, state: RunState) -> Result<()> {
+    fn finish_run(&self, run: &RunId, state: RunState) -> Result<()> {
         let now = time(Timestamp::now());
         let finished = (state != RunState::Running).then_some(&now);
         self.write("finish a run", |tx| {
@@ -310,9 +280,7 @@ impl StateStore {
         })
     }
 
-    /// How long each component of `backend` took when it was last built (not reused), by
-    /// name; what the scheduler expects its next build to take.
-    pub fn last_build_times(&self, backend: &str) -> Result<HashMap<String, std::time::Duration>> {
+    fn last_build_times(&self, backend: &str) -> Result<HashMap<String, std::time::Duration>> {
         self.read("read build times", |tx| {
             let mut query = tx.prepare_cached(
                 "SELECT c.name, c.started, c.finished FROM run_components c JOIN runs r ON r.run = c.run
@@ -339,8 +307,7 @@ impl StateStore {
         })
     }
 
-    /// Asks the process running `run` to cancel it (unknown runs are NotFound).
-    pub fn request_cancel(&self, run: &RunId) -> Result<CancelRequest> {
+    fn request_cancel(&self, run: &RunId) -> Result<CancelRequest> {
         self.write("request a cancel", |tx| {
             let row: Option<(String, Option<i64>)> = tx
                 .query_row("SELECT state, pid FROM runs WHERE run = ?1", [&run.0], |r| {
@@ -358,8 +325,7 @@ impl StateStore {
         })
     }
 
-    /// Whether another process asked to cancel `run`.
-    pub fn cancel_requested(&self, run: &RunId) -> Result<bool> {
+    fn cancel_requested(&self, run: &RunId) -> Result<bool> {
         self.read("read a cancel request", |tx| {
             let flag: Option<i64> = tx
                 .query_row("SELECT cancel_requested FROM runs WHERE run = ?1", [&run.0], |r| r.get(0))
@@ -368,8 +334,7 @@ impl StateStore {
         })
     }
 
-    /// Where `run` is, with the results recorded so far in `start_run`'s order; `None` if unknown.
-    pub fn run_status(&self, run: &RunId) -> Result<Option<RunStatus>> {
+    fn run_status(&self, run: &RunId) -> Result<Option<RunStatus>> {
         self.read("read a run", |tx| {
             let state: Option<String> =
                 tx.query_row("SELECT state FROM runs WHERE run = ?1", [&run.0], |r| r.get(0)).optional()?;
@@ -380,29 +345,65 @@ impl StateStore {
         })
     }
 
-    /// The last `limit` runs of `backend`, newest first.
-    pub fn runs(&self, backend: &str, limit: usize) -> Result<Vec<RunStatus>> {
+    fn runs(&self, filter: &RunFilter, limit: usize) -> Result<Vec<RunSummary>> {
         self.read("list runs", |tx| {
-            let mut query = tx.prepare(
-                "SELECT run, state FROM runs WHERE backend = ?1 ORDER BY started DESC, rowid DESC LIMIT ?2",
+            let mut query = tx.prepare_cached(
+                "SELECT r.run, r.backend, r.release, r.version, r.state, r.started, r.finished,
+                        (SELECT COUNT(*) FROM run_components c WHERE c.run = r.run)
+                 FROM runs r
+                 WHERE (?1 IS NULL OR r.backend = ?1) AND (?2 IS NULL OR r.release = ?2)
+                   AND (?3 IS NULL OR r.version = ?3)
+                 ORDER BY r.started DESC, r.rowid DESC LIMIT ?4",
             )?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let params = params![filter.backend, filter.release, filter.version, limit];
             let rows = query
-                .query_map(params![backend, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .query_map(params, |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, i64>(7)?,
+                    ))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            rows.into_iter().map(|(run, state)| self.status(tx, RunId(run), &state)).collect()
+            rows.into_iter()
+                .map(|(run, backend, release, version, state, started, finished, n)| {
+                    Ok(RunSummary {
+                        run: RunId(run),
+                        backend,
+                        release,
+                        version,
+                        state: self.run_state(&state)?,
+                        started: self.parse_time(&started)?,
+                        finished: finished.map(|t| self.parse_time(&t)).transpose()?,
+                        components: usize::try_from(n).unwrap_or(0),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+                .map_err(Fail::Okd)
         })
+    }
+}
+
+impl SqliteRunStore {
+    fn run_state(&self, state: &str) -> Result<RunState> {
+        match state {
+            "running" => Ok(RunState::Running),
+            "finished" => Ok(RunState::Finished),
+            "cancelled" => Ok(RunState::Cancelled),
+            other => Err(self.corrupt(&format!("unknown run state '{other}'"))),
+        }
     }
 
     fn status(&self, tx: &Tx<'_>, run: RunId, state: &str) -> Result<RunStatus, Fail> {
-        let state = match state {
-            "running" => RunState::Running,
-            "finished" => RunState::Finished,
-            "cancelled" => RunState::Cancelled,
-            other => return Err(self.corrupt(&format!("unknown run state '{other}'")).into()),
-        };
+        let state = self.run_state(state)?;
         let mut query = tx.prepare_cached(
-            "SELECT name, outcome, image, digest, reason, started, finished FROM run_components
+            "SELECT name, outcome, image, digest, reason, started, finished, fingerprint FROM run_components
              WHERE run = ?1 AND outcome IS NOT NULL ORDER BY position, name",
         )?;
         let rows = query.query_map([&run.0], ResultRow::from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -428,6 +429,7 @@ impl StateStore {
             reason: row.reason,
             started: time(row.started)?,
             finished: time(row.finished)?,
+            fingerprint: row.fingerprint,
         })
     }
 
@@ -490,6 +492,7 @@ struct ResultRow {
     reason: Option<String>,
     started: Option<String>,
     finished: Option<String>,
+    fingerprint: Option<String>,
 }
 
 impl ResultRow {
@@ -502,6 +505,7 @@ impl ResultRow {
             reason: r.get(4)?,
             started: r.get(5)?,
             finished: r.get(6)?,
+            fingerprint: r.get(7)?,
         })
     }
 }

@@ -1,25 +1,25 @@
-//! The conformance suite every backend runs, and an in-memory backend that passes it.
+//! The conformance suite every backend runs in its own `tests/conformance.rs`, and the harness
+//! of the in-memory backend ([`crate::memory`]) that passes it.
 //!
 //! Like object_store's integration checks: plain async functions over `&dyn Harness`, which
 //! gives a backend plus the handles of its fake (durations, failures, transient errors, dropped
 //! watches, remote object counts). A backend without a capability skips that check and says so.
 //! Each check panics with a message that says what the backend did wrong.
 
-mod memory;
-
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-
-pub use memory::{MEMORY, MemoryBackend, MemoryRemote};
-
-use crate::{
+use okd_core::{
     backend::{
-        BackendPlan, BuildBackend, BuildOptions, EventKind, EventSink, Outcome, RunReport, RunState, run_id,
+        BackendPlan, BuildBackend, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport,
+        RunState,
     },
     manifest::{LoadOptions, load_str},
     plan::{Plan, PlanOptions, plan, sources_from_memory},
 };
+use tokio::task::JoinHandle;
+
+use crate::memory::{MemoryBackend, MemoryRemote};
 
 /// The release every check builds: `base` and `builder` feed `app`, which feeds `tool`; `solo`
 /// is independent.
@@ -95,10 +95,44 @@ async fn backend_plan(h: &dyn Harness) -> (Arc<dyn BuildBackend>, BackendPlan) {
     (backend, plan)
 }
 
-async fn build(
-    backend: &dyn BuildBackend,
-    plan: &BackendPlan,
-) -> (RunReport, Vec<crate::backend::BuildEvent>) {
+/// Starts a build in a task and returns it with the run id from its `run_started` event, which
+/// must come first: callers learn the id from the run, never by computing it.
+async fn start(
+    backend: Arc<dyn BuildBackend>,
+    plan: BackendPlan,
+) -> (JoinHandle<(RunReport, Vec<BuildEvent>)>, RunId) {
+    let (sink, mut rx) = EventSink::channel();
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let options = BuildOptions::default().with_jobs(4);
+        let building = backend.build(&plan, &options, sink);
+        tokio::pin!(building);
+        let mut events = Vec::new();
+        let mut first = Some(first_tx);
+        let report = loop {
+            tokio::select! {
+                report = &mut building => break report.expect("build returns a report"),
+                Some(e) = rx.recv() => {
+                    if let (Some(tx), EventKind::RunStarted { run }) = (first.take(), &e.kind) {
+                        let _ = tx.send(run.clone());
+                    }
+                    events.push(e);
+                }
+            }
+        };
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        (report, events)
+    });
+    let run = tokio::time::timeout(Duration::from_secs(10), first_rx)
+        .await
+        .expect("a run_started event within 10 s")
+        .expect("the first event is run_started, with the run id");
+    (task, run)
+}
+
+async fn build(backend: &dyn BuildBackend, plan: &BackendPlan) -> (RunReport, Vec<BuildEvent>) {
     let (sink, mut rx) = EventSink::channel();
     let report = backend
         .build(plan, &BuildOptions::default().with_jobs(4), sink)
@@ -132,6 +166,11 @@ pub async fn check_build_end_to_end(h: &dyn Harness) -> Check {
     let (backend, plan) = backend_plan(h).await;
     let (report, events) = build(backend.as_ref(), &plan).await;
     assert!(report.succeeded(), "{report:?}");
+    assert!(
+        matches!(events.first().map(|e| &e.kind), Some(EventKind::RunStarted { run }) if *run == report.run),
+        "the first event names the run the report names: {:?}",
+        events.first()
+    );
     for c in &report.components {
         assert!(c.image.is_some() && c.digest.as_deref().is_some_and(|d| d.starts_with("sha256:")), "{c:?}");
         for want in ["queued", "started"] {
@@ -191,9 +230,7 @@ pub async fn check_cancel(h: &dyn Harness) -> Check {
         h.set_duration(c, Duration::from_secs(30)).await;
     }
     let (backend, plan) = backend_plan(h).await;
-    let run = run_id(&plan, &BuildOptions::default().with_jobs(4));
-    let builder = backend.clone();
-    let running = tokio::spawn(async move { build(builder.as_ref(), &plan).await });
+    let (running, run) = start(backend.clone(), plan).await;
     wait_until(|| async { h.running_builds().await >= 3 }, "three builds running").await;
     backend.cancel(&run).await.expect("cancel succeeds");
     let (report, _) = tokio::time::timeout(Duration::from_secs(5), running)
@@ -211,8 +248,12 @@ pub async fn check_resubmit_is_idempotent(h: &dyn Harness) -> Check {
     let (first, _) = build(backend.as_ref(), &plan).await;
     assert!(first.succeeded(), "{first:?}");
     let created = h.remote_builds().await;
-    let (second, _) = build(h.backend().await.as_ref(), &plan).await;
+    let (second, events) = build(h.backend().await.as_ref(), &plan).await;
     assert!(second.succeeded(), "{second:?}");
+    assert!(
+        events.iter().all(|e| e.kind.name() != "started"),
+        "nothing was built, so nothing may be reported as started: {events:?}"
+    );
     assert_eq!(h.remote_builds().await, created, "the resubmission created remote objects");
     assert_eq!(second.run, first.run, "the same plan is the same run");
     Check::Passed
@@ -225,9 +266,7 @@ pub async fn check_status_after_restart(h: &dyn Harness) -> Check {
     }
     h.set_duration("tool", Duration::from_millis(300)).await;
     let (backend, plan) = backend_plan(h).await;
-    let run = run_id(&plan, &BuildOptions::default().with_jobs(4));
-    let builder = backend.clone();
-    let running = tokio::spawn(async move { build(builder.as_ref(), &plan).await });
+    let (running, run) = start(backend.clone(), plan).await;
     wait_until(|| async { h.running_builds().await >= 1 }, "a build running").await;
     let dropped = h.drop_watches().await;
     let restarted = h.backend().await;

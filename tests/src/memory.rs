@@ -1,6 +1,7 @@
 //! An in-memory backend. Its "remote system" ([`MemoryRemote`]) is a shared object that builds
-//! run on timers, so a second [`MemoryBackend`] over the same remote behaves like a restarted
-//! client, and the harness can script durations, failures and transient errors.
+//! run on timers, with a run store in memory beside it, so a second [`MemoryBackend`] over the
+//! same remote behaves like a restarted client, and the harness can script durations, failures
+//! and transient errors. It runs through the same [`RunDriver`] as every real backend.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -10,20 +11,22 @@ use std::{
 };
 
 use async_trait::async_trait;
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
-
-use crate::{
+use okd_core::{
     Error, ErrorKind, Result,
     backend::{
-        BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities, EventSink,
-        Maturity, RenderSummary, RunId, RunReport, RunState, RunStatus, TriggerModel, rewritten_dockerfiles,
-        run_id, write_artifacts,
+        Approach, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
+        EventSink, Maturity, RenderSummary, RunId, RunReport, RunStatus, TriggerModel, rewritten_dockerfiles,
+        write_artifacts,
     },
-    plan::Plan,
-    retry::{Backoff, retry},
-    schedule::{self, Built},
+    plan::{Plan, PlannedComponent},
 };
+use okd_runtime::{
+    Built, ComponentBuilder, RemoteRuns, RunContext, RunDriver, SqliteRunStore, StoreHandle,
+    retry::{Backoff, retry},
+    store::BuildRecord,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// The backend's registry name.
 pub const MEMORY: &str = "memory";
@@ -40,8 +43,6 @@ enum BuildState {
 struct State {
     /// Remote build objects by deterministic name (`<component>-<fingerprint prefix>`).
     builds: HashMap<String, (String, BuildState)>,
-    runs: HashMap<RunId, (RunState, Vec<crate::backend::ComponentResult>)>,
-    cancels: HashMap<RunId, CancellationToken>,
     fail: HashSet<String>,
     durations: HashMap<String, Duration>,
     transient: usize,
@@ -53,12 +54,20 @@ pub struct MemoryRemote {
     state: Mutex<State>,
     changed: watch::Sender<u64>,
     default_duration: Duration,
+    /// The run store every client of this remote shares, as processes share a state folder.
+    store: StoreHandle,
 }
 
 impl MemoryRemote {
     /// A remote whose builds take `default_duration` unless scripted otherwise.
     pub fn new(default_duration: Duration) -> Arc<Self> {
-        Arc::new(MemoryRemote { state: Mutex::default(), changed: watch::channel(0).0, default_duration })
+        let store = SqliteRunStore::in_memory().map(Arc::new).expect("an in-memory SQLite store opens");
+        Arc::new(MemoryRemote {
+            state: Mutex::default(),
+            changed: watch::channel(0).0,
+            default_duration,
+            store: StoreHandle::from_store(store),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -153,16 +162,19 @@ fn digest(name: &str) -> String {
 }
 
 /// A backend over a [`MemoryRemote`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MemoryBackend {
     remote: Arc<MemoryRemote>,
+    driver: RunDriver,
     backoff: Backoff,
 }
 
 impl MemoryBackend {
     /// A client of `remote`.
     pub fn new(remote: Arc<MemoryRemote>) -> Self {
-        MemoryBackend { remote, backoff: Backoff::fast() }
+        let logs = std::env::temp_dir().join("okd-memory-backend-logs");
+        let driver = RunDriver::new(MEMORY, remote.store.clone(), logs).with_default_jobs(4);
+        MemoryBackend { remote, driver, backoff: Backoff::fast() }
     }
 
     /// What the in-memory backend is.
@@ -171,21 +183,41 @@ impl MemoryBackend {
             name: MEMORY,
             summary: "in-memory builds on timers, for tests",
             maturity: Maturity::Working,
-            capabilities: Capabilities {
+            capabilities: Capabilities::NONE
+                .multi_arch(true)
+                .local_reproduction(true)
+                .only_if_changed(true)
+                .cancel(true)
+                .status_after_restart(true),
+            approach: Approach {
                 source_of_truth: "the release manifest",
                 config_location: "memory",
                 configs_touched_per_repo: 0,
                 trigger_model: TriggerModel::OnDemand,
                 from_replacement: "none needed: nothing is built",
                 developer_feedback: "events",
-                multi_arch: true,
-                local_reproduction: true,
-                only_if_changed: true,
-                cancel: true,
-                status_after_restart: true,
-                kubernetes: false,
             },
         }
+    }
+
+    fn builder(&self) -> MemoryBuilder {
+        MemoryBuilder { remote: self.remote.clone(), backoff: self.backoff }
+    }
+}
+
+/// One run's builds on the remote.
+#[derive(Debug, Clone)]
+struct MemoryBuilder {
+    remote: Arc<MemoryRemote>,
+    backoff: Backoff,
+}
+
+impl MemoryBuilder {
+    /// The remote build object of `c`: `<component>-<fingerprint prefix>`.
+    fn object_name(c: &PlannedComponent) -> String {
+        let fp = c.fingerprint.as_deref().unwrap_or("sha256:unknown");
+        let short = fp.trim_start_matches("sha256:").chars().take(12).collect::<String>();
+        format!("{}-{short}", c.name)
     }
 
     /// Waits until build `name` leaves Running, or the run is cancelled.
@@ -205,6 +237,54 @@ impl MemoryBackend {
 }
 
 #[async_trait]
+impl ComponentBuilder for MemoryBuilder {
+    async fn prepare(&self, _run: &RunContext, _selected: &[&PlannedComponent]) -> Result<()> {
+        Ok(())
+    }
+
+    async fn reuse(&self, _run: &RunContext, c: &PlannedComponent, record: &BuildRecord) -> Result<Option<Built>> {
+        let existing = self.remote.lock().builds.get(&Self::object_name(c)).map(|(_, s)| s.clone());
+        Ok(match existing {
+            Some(BuildState::Succeeded(digest)) => Some(Built::new(record.image.clone(), digest)),
+            _ => None,
+        })
+    }
+
+    async fn build(&self, run: &RunContext, c: &PlannedComponent) -> Result<Built> {
+        let name = Self::object_name(c);
+        retry(&self.backoff, || async { self.remote.submit(&name, &c.name) }).await?;
+        match self.wait(&name, &run.cancel).await? {
+            BuildState::Succeeded(digest) => Ok(Built::new(c.image.clone(), digest).with_ref(name)),
+            BuildState::Failed(reason) => Err(Error::new(ErrorKind::BuildFailed, reason)),
+            BuildState::Cancelled | BuildState::Running => Err(Error::new(ErrorKind::BuildFailed, "cancelled")),
+        }
+    }
+}
+
+#[async_trait]
+impl RemoteRuns for MemoryRemote {
+    async fn cancel_remote(&self, _run: &RunId) -> Result<usize> {
+        self.call()?;
+        // Stop every remote build that is still running: nothing may keep running remotely.
+        let mut state = self.lock();
+        let mut stopped = 0;
+        for (_, s) in state.builds.values_mut() {
+            if *s == BuildState::Running {
+                *s = BuildState::Cancelled;
+                stopped += 1;
+            }
+        }
+        drop(state);
+        self.notify();
+        Ok(stopped)
+    }
+
+    async fn describe_remote(&self, _run: &RunId) -> Result<Option<RunStatus>> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
 impl BuildBackend for MemoryBackend {
     fn info(&self) -> BackendInfo {
         Self::describe()
@@ -219,100 +299,33 @@ impl BuildBackend for MemoryBackend {
         write_artifacts(&plan.artifacts, dir)
     }
 
-    async fn build(
-        &self,
-        plan: &BackendPlan,
-        options: &BuildOptions,
-        events: EventSink,
-    ) -> Result<RunReport> {
-        let run = run_id(plan, options);
-        let cancel = CancellationToken::new();
-        let started = jiff::Timestamp::now();
-        {
-            let mut state = self.remote.lock();
-            state.cancels.insert(run.clone(), cancel.clone());
-            state.runs.insert(run.clone(), (RunState::Running, Vec::new()));
-        }
-        let core = &plan.core;
-        let selected: Vec<usize> = core
-            .components
-            .iter()
-            .filter(|c| options.only.is_empty() || options.only.contains(&c.name))
-            .map(|c| c.index)
-            .collect();
-        let by_index: HashMap<usize, (String, String, String)> = core
-            .components
-            .iter()
-            .map(|c| {
-                let fp = c.fingerprint.as_deref().unwrap_or("sha256:unknown");
-                let short = fp.trim_start_matches("sha256:").chars().take(12).collect::<String>();
-                (c.index, (c.name.clone(), format!("{}-{short}", c.name), c.image.clone()))
-            })
-            .collect();
-        let jobs = if options.jobs == 0 { 4 } else { options.jobs };
-        let results = schedule::run(&core.graph, Some(&selected), jobs, cancel.clone(), events, |i| {
-            let (component, name, image) = by_index[&i].clone();
-            let (this, cancel) = (self.clone(), cancel.clone());
-            async move {
-                let existing = this.remote.lock().builds.get(&name).map(|(_, s)| s.clone());
-                if let Some(BuildState::Succeeded(digest)) = existing {
-                    return Ok(Built { image, digest, reused: true });
-                }
-                retry(&this.backoff, || async { this.remote.submit(&name, &component) }).await?;
-                match this.wait(&name, &cancel).await? {
-                    BuildState::Succeeded(digest) => Ok(Built { image, digest, reused: false }),
-                    BuildState::Failed(reason) => Err(Error::new(ErrorKind::BuildFailed, reason)),
-                    BuildState::Cancelled | BuildState::Running => {
-                        Err(Error::new(ErrorKind::BuildFailed, "cancelled"))
-                    }
-                }
-            }
-        })
-        .await;
-        let state = if cancel.is_cancelled() { RunState::Cancelled } else { RunState::Finished };
-        {
-            let mut remote = self.remote.lock();
-            remote.runs.insert(run.clone(), (state, results.clone()));
-            remote.cancels.remove(&run);
-        }
-        Ok(RunReport {
-            run,
-            backend: MEMORY.to_owned(),
-            started,
-            finished: jiff::Timestamp::now(),
-            components: results,
-        })
+    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport> {
+        let remote = Retrying { remote: &self.remote, backoff: &self.backoff };
+        self.driver.run(plan, options, events, Arc::new(self.builder()), &remote).await
     }
 
     async fn status(&self, run: &RunId) -> Result<RunStatus> {
-        retry(&self.backoff, || async { self.remote.call() }).await?;
-        let state = self.remote.lock();
-        let (run_state, components) = state
-            .runs
-            .get(run)
-            .cloned()
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("run {run} not found")))?;
-        Ok(RunStatus { run: run.clone(), state: run_state, components })
+        self.driver.status(run, self.remote.as_ref()).await
     }
 
     async fn cancel(&self, run: &RunId) -> Result<()> {
-        retry(&self.backoff, || async { self.remote.call() }).await?;
-        let mut state = self.remote.lock();
-        let token = state.cancels.get(run).cloned();
-        if token.is_none() && !state.runs.contains_key(run) {
-            return Err(Error::new(ErrorKind::NotFound, format!("run {run} not found")));
-        }
-        // Stop every remote build that is still running: nothing may keep running remotely.
-        for (_, s) in state.builds.values_mut() {
-            if *s == BuildState::Running {
-                *s = BuildState::Cancelled;
-            }
-        }
-        drop(state);
-        self.remote.notify();
-        if let Some(token) = token {
-            token.cancel();
-        }
-        Ok(())
+        let remote = Retrying { remote: &self.remote, backoff: &self.backoff };
+        self.driver.cancel(run, &remote).await
+    }
+}
+
+/// The remote's run calls with retries, as a real client makes them.
+struct Retrying<'a> {
+    remote: &'a MemoryRemote,
+    backoff: &'a Backoff,
+}
+
+#[async_trait]
+impl RemoteRuns for Retrying<'_> {
+    async fn cancel_remote(&self, run: &RunId) -> Result<usize> {
+        retry(self.backoff, || self.remote.cancel_remote(run)).await
+    }
+    async fn describe_remote(&self, run: &RunId) -> Result<Option<RunStatus>> {
+        self.remote.describe_remote(run).await
     }
 }

@@ -3,8 +3,11 @@
 //! A Kahn-style ready queue over a [`JoinSet`]: a component starts as soon as its own parents
 //! are done (no barrier between levels), at most `jobs` run at once, a failure marks every
 //! dependent skipped while independent work goes on, and cancellation aborts what runs and
-//! cancels what waits. Every backend runs its builds through this, so they all order, skip and
-//! cancel the same way.
+//! cancels what waits. The [`RunDriver`](crate::RunDriver) runs every backend's builds through
+//! this, so they all order, skip and cancel the same way.
+//!
+//! The scheduler emits `queued`, then `succeeded`/`reused`, `failed` or `skipped`; `started` is
+//! the build's own to say (the driver says it when a build really starts, not for a reuse).
 
 use std::{
     cmp::Reverse,
@@ -16,8 +19,8 @@ use jiff::Timestamp;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    Error,
+use okd_core::{
+    Error, ErrorKind,
     backend::{ComponentResult, EventKind, EventSink, Outcome},
     graph::BuildGraph,
 };
@@ -50,6 +53,36 @@ pub struct Built {
     pub digest: String,
     /// Whether an earlier build was taken instead of building.
     pub reused: bool,
+    /// The backend's own name for the build (engine image ID, PipelineRun), recorded in the run
+    /// store; the digest when `None`.
+    pub build_ref: Option<String>,
+    /// The build's log, when kept.
+    pub log: Option<std::path::PathBuf>,
+}
+
+impl Built {
+    /// A new build of `image` with `digest`.
+    pub fn new(image: impl Into<String>, digest: impl Into<String>) -> Self {
+        Built { image: image.into(), digest: digest.into(), reused: false, build_ref: None, log: None }
+    }
+
+    /// Marked as taken from an earlier build.
+    pub fn reused(mut self) -> Self {
+        self.reused = true;
+        self
+    }
+
+    /// With the backend's name for the build.
+    pub fn with_ref(mut self, build_ref: impl Into<String>) -> Self {
+        self.build_ref = Some(build_ref.into());
+        self
+    }
+
+    /// With the path of its log.
+    pub fn with_log(mut self, log: std::path::PathBuf) -> Self {
+        self.log = Some(log);
+        self
+    }
 }
 
 /// Runs `build(node)` for every node of `graph` in `selected` (all nodes when `None`), parents
@@ -112,7 +145,6 @@ where
     loop {
         while running.len() < jobs && !cancel.is_cancelled() {
             let Some(node) = ready.pop() else { break };
-            events.emit(graph.name(node), EventKind::Started);
             let started = Timestamp::now();
             started_at[node] = Some(started);
             let work = build(node);
@@ -136,7 +168,7 @@ where
             // A build task that panicked is that component's failure, not the run's end.
             Err(e) => match tasks.get(&e.id()) {
                 Some(&(node, started)) => {
-                    (node, started, Err(Error::new(crate::ErrorKind::Internal, "the build task panicked")))
+                    (node, started, Err(Error::new(ErrorKind::Internal, "the build task panicked")))
                 }
                 None => continue,
             },
@@ -166,6 +198,7 @@ where
                     reason: None,
                     started: Some(started),
                     finished: Some(Timestamp::now()),
+                    fingerprint: None,
                 }
             }
             Err(error) => {
@@ -182,6 +215,7 @@ where
                             reason: Some(format!("{name} failed")),
                             started: None,
                             finished: None,
+                            fingerprint: None,
                         });
                     }
                 }
@@ -193,6 +227,7 @@ where
                     reason: Some(reason),
                     started: Some(started),
                     finished: Some(Timestamp::now()),
+                    fingerprint: None,
                 }
             }
         };
@@ -212,6 +247,7 @@ where
                 reason: Some("cancelled".into()),
                 started: started_at[i],
                 finished: Some(Timestamp::now()),
+                fingerprint: None,
             })
         })
         .collect()
@@ -237,20 +273,18 @@ mod tests {
     }
 
     fn ok(i: usize) -> Result<Built, Error> {
-        Ok(Built { image: format!("img{i}"), digest: format!("sha256:{i}"), reused: false })
+        Ok(Built::new(format!("img{i}"), format!("sha256:{i}")))
     }
 
     /// The order nodes start in, one slot, with `priority`.
     async fn start_order(g: &BuildGraph, priority: &[u64]) -> Vec<String> {
-        let (sink, mut rx) = EventSink::channel();
-        run_by_priority(g, None, 1, priority, CancellationToken::new(), sink, |i| async move { ok(i) }).await;
-        let mut order = Vec::new();
-        while let Ok(e) = rx.try_recv() {
-            if e.kind == EventKind::Started {
-                order.push(e.component);
-            }
-        }
-        order
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        run_by_priority(g, None, 1, priority, CancellationToken::new(), EventSink::discard(), |i| {
+            order.lock().unwrap().push(g.name(i).to_owned());
+            async move { ok(i) }
+        })
+        .await;
+        order.lock().unwrap().clone()
     }
 
     #[tokio::test]
@@ -300,7 +334,7 @@ mod tests {
         let g = graph();
         let (sink, mut rx) = EventSink::channel();
         let results = run(&g, None, 4, CancellationToken::new(), sink, |i| async move {
-            if i == 0 { Err(Error::new(crate::ErrorKind::BuildFailed, "RUN make failed")) } else { ok(i) }
+            if i == 0 { Err(Error::new(ErrorKind::BuildFailed, "RUN make failed")) } else { ok(i) }
         })
         .await;
         let by: std::collections::HashMap<_, _> =

@@ -11,32 +11,26 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use okd_core::{
     Result,
-    backend::{BackendPlanOptions, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunReport},
-    registry::{BackendConfig, BackendRegistry},
+    backend::{BackendPlanOptions, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport},
 };
+use okd_runtime::BackendRegistry;
 
 use crate::{
-    cli::{BuildArgs, ClusterArgs, ListOutput, ReleaseArgs, RunArgs},
-    commands::load_plan,
+    cli::{BuildArgs, ListOutput, exit},
+    context::{self, load_plan},
     output::print,
 };
 
-/// Exit code for a run stopped by Ctrl-C, as shells report SIGINT.
-const INTERRUPTED: u8 = 130;
-
-pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
+pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let config =
-        backend_config(args.engine.as_ref(), args.state.as_ref(), Some(&args.release), &args.cluster);
-    let backend = registry.get(&args.backend, &config)?;
+    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
     options.only = args.only.clone();
     options.force = args.force;
     options.push = args.push;
-    let run = okd_core::backend::run_id(&backend_plan, &options);
-    // On stderr, so JSON output stays events only; `okd status` and `okd cancel` take this id.
-    eprintln!("run {run}");
+    // The run id arrives as the first event; until then Ctrl-C has nothing to cancel by name.
+    let mut run: Option<RunId> = None;
     let (sink, mut events) = EventSink::channel();
     let started = Instant::now();
     let worker = {
@@ -50,6 +44,12 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let report = loop {
         tokio::select! {
             Some(event) = events.recv() => {
+                if let EventKind::RunStarted { run: id } = &event.kind {
+                    // On stderr, so JSON output stays events only; `okd status` and `okd cancel`
+                    // take this id.
+                    eprintln!("run {id}");
+                    run = Some(id.clone());
+                }
                 view.show(&event, started)?;
                 tail(&mut tails, &event, &view)?;
             }
@@ -63,98 +63,35 @@ pub async fn build(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
             }
             _ = tokio::signal::ctrl_c(), if !interrupted => {
                 interrupted = true;
-                eprintln!("interrupted: cancelling run {run} (Ctrl-C again to quit at once)");
-                backend.cancel(&run).await?;
+                match &run {
+                    Some(run) => {
+                        eprintln!("interrupted: cancelling run {run} (Ctrl-C again to quit at once)");
+                        backend.cancel(run).await?;
+                    }
+                    // Still preparing: nothing has been recorded or started yet.
+                    None => std::process::exit(i32::from(exit::INTERRUPTED)),
+                }
                 tokio::spawn(async {
                     let _ = tokio::signal::ctrl_c().await;
-                    std::process::exit(i32::from(INTERRUPTED));
+                    std::process::exit(i32::from(exit::INTERRUPTED));
                 });
             }
         }
     };
     if args.output == ListOutput::Table {
         let mut text = summary(&report, started);
-        if args.backend == backend_local::LOCAL {
-            let state = args
-                .state
-                .as_ref()
-                .map_or_else(backend_local::state::StateStore::default_dir, std::path::PathBuf::from);
-            text.push_str(&format!("logs: {}\n", state.join("logs").join(&report.run.0).display()));
+        if let Some(logs) = &report.logs {
+            text.push_str(&format!("logs: {}\n", logs.display()));
         }
         print(&text)?;
     }
     Ok(if interrupted {
-        INTERRUPTED
+        exit::INTERRUPTED
     } else if report.succeeded() {
         0
     } else {
-        crate::exit::BUILD_FAILED
+        exit::BUILD_FAILED
     })
-}
-
-/// The registry configuration from the command line: engine, state, cache and the cluster
-/// flags, plus every `--set KEY=VALUE`. Only flags given become keys, so each backend sees what
-/// the user asked for, and refuses keys it does not take.
-pub fn backend_config(
-    engine: Option<&String>,
-    state: Option<&String>,
-    release: Option<&ReleaseArgs>,
-    cluster: &ClusterArgs,
-) -> BackendConfig {
-    let mut config = BackendConfig::new();
-    let cache = release.and_then(|r| r.cache_dir.as_ref()).map(|p| p.display().to_string());
-    for (key, value) in [
-        ("engine", engine),
-        ("state", state),
-        ("cache", cache.as_ref()),
-        ("context", cluster.context.as_ref()),
-        ("namespace", cluster.namespace.as_ref()),
-        ("kubeconfig", cluster.kubeconfig.as_ref()),
-    ] {
-        if let Some(value) = value {
-            config.insert(key.to_owned(), value.clone());
-        }
-    }
-    for (key, value) in &cluster.settings {
-        config.insert(key.clone(), value.clone());
-    }
-    config
-}
-
-fn run_backend(
-    args: &RunArgs,
-    registry: &BackendRegistry,
-) -> Result<Arc<dyn okd_core::backend::BuildBackend>> {
-    let mut config = BackendConfig::new();
-    if let Some(state) = &args.state {
-        config.insert("state".to_owned(), state.clone());
-    }
-    registry.get(&args.backend, &config)
-}
-
-pub async fn status(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
-    let status = run_backend(&args, registry)?.status(&okd_core::backend::RunId(args.run.clone())).await?;
-    if args.output == ListOutput::Json {
-        return print(&crate::output::to_json(&status)?).map(|_| 0);
-    }
-    let mut text = format!("run {}: {:?}\n", status.run, status.state).to_lowercase();
-    for c in &status.components {
-        let outcome = serde_json::to_value(c.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let detail = c.reason.as_deref().or(c.image.as_deref()).unwrap_or("");
-        text.push_str(&format!("  {:<28} {:<10} {detail}\n", c.name, outcome));
-    }
-    print(&text)?;
-    Ok(0)
-}
-
-pub async fn cancel(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
-    let run = okd_core::backend::RunId(args.run.clone());
-    run_backend(&args, registry)?.cancel(&run).await?;
-    print(&format!("run {run}: cancelled\n"))?;
-    Ok(0)
 }
 
 /// Lines of log shown when a component fails.
@@ -220,6 +157,9 @@ impl View {
                 started,
             );
         };
+        if event.component.is_empty() {
+            return Ok(());
+        }
         let row = rows.entry(event.component.clone()).or_insert_with(|| {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
@@ -230,7 +170,7 @@ impl View {
             bar
         });
         match &event.kind {
-            EventKind::Queued => row.set_message("queued"),
+            EventKind::RunStarted { .. } | EventKind::Queued => row.set_message("queued"),
             EventKind::Started => {
                 row.reset_elapsed();
                 row.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -263,7 +203,7 @@ fn show(event: &BuildEvent, output: ListOutput, started: Instant) -> Result<()> 
         ListOutput::Table => {
             let at = started.elapsed().as_secs_f64();
             let what = match &event.kind {
-                EventKind::Log { .. } | EventKind::Queued => return Ok(()),
+                EventKind::Log { .. } | EventKind::Queued | EventKind::RunStarted { .. } => return Ok(()),
                 EventKind::Started => "started".to_owned(),
                 EventKind::Succeeded { image, .. } => format!("built {image}"),
                 EventKind::Reused { image, .. } => format!("reused {image}"),

@@ -117,7 +117,8 @@ fn registry_error(reference: &Reference, action: &str, e: OciDistributionError) 
     let mut error = Error::new(kind, format!("could not {action} {reference}")).with_source(e);
     if kind == ErrorKind::Unavailable {
         error = error.with_help(format!(
-            "check that the registry {} is running and reachable (scripts/engine.sh start runs one on 127.0.0.1:5000)",
+            "check that the registry {} is running and reachable, and for a plain-HTTP registry that is \
+             not on loopback pass --insecure-registry HOST:PORT",
             reference.resolve_registry()
         ));
     }

@@ -1,0 +1,97 @@
+//! `okd status`, `okd cancel` and `okd runs`: runs from the run store (and, for a run this
+//! machine does not know, from the backend's remote system).
+
+use okd_core::{
+    Result,
+    backend::{Outcome, RunId, RunState},
+    manifest::{self, LoadOptions},
+};
+use okd_runtime::{BackendRegistry, store::RunFilter};
+
+use crate::{
+    cli::{ListOutput, RunArgs, RunsArgs},
+    context,
+    output::{print, to_json},
+};
+
+pub async fn status(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
+    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, None)?;
+    let status = backend.status(&RunId(args.run.clone())).await?;
+    if args.output == ListOutput::Json {
+        return print(&to_json(&status)?).map(|_| 0);
+    }
+    let mut text = format!("run {}: {}\n", status.run, state_name(status.state));
+    for c in &status.components {
+        let detail = c.reason.as_deref().or(c.image.as_deref()).unwrap_or("");
+        text.push_str(&format!("  {:<28} {:<10} {detail}\n", c.name, outcome_name(c.outcome)));
+    }
+    print(&text)?;
+    Ok(0)
+}
+
+pub async fn cancel(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
+    let run = RunId(args.run.clone());
+    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, None)?;
+    backend.cancel(&run).await?;
+    print(&format!("run {run}: cancelled\n"))?;
+    Ok(0)
+}
+
+pub fn list(args: RunsArgs) -> Result<u8> {
+    let mut filter = RunFilter { backend: args.backend.clone(), ..RunFilter::default() };
+    if let Some(path) = &args.release {
+        // Only the manifest's name and version are needed: no sources are read.
+        let release = manifest::load(path, &LoadOptions::default())?;
+        filter.release = Some(release.name.clone());
+        filter.version = Some(release.version.to_string());
+    }
+    let runtime = context::runtime(args.state.as_deref(), None);
+    let store = runtime.store().get()?;
+    let runs = store.runs(&filter, args.limit)?;
+    if args.output == ListOutput::Json {
+        return print(&to_json(&runs)?).map(|_| 0);
+    }
+    if runs.is_empty() {
+        print(&format!("no runs recorded in {}\n", store.location()))?;
+        return Ok(0);
+    }
+    let mut text = format!(
+        "{:<40} {:<16} {:<24} {:<10} {:>5}  STARTED\n",
+        "RUN", "BACKEND", "RELEASE", "STATE", "COMP"
+    );
+    for r in &runs {
+        let release = match (&r.release, &r.version) {
+            (Some(name), Some(version)) => format!("{name} {version}"),
+            _ => "-".to_owned(),
+        };
+        let started = r.started.round(jiff::Unit::Second).unwrap_or(r.started);
+        text.push_str(&format!(
+            "{:<40} {:<16} {:<24} {:<10} {:>5}  {started}\n",
+            r.run.0,
+            r.backend,
+            release,
+            state_name(r.state),
+            r.components
+        ));
+    }
+    print(&text)?;
+    Ok(0)
+}
+
+fn state_name(state: RunState) -> &'static str {
+    match state {
+        RunState::Running => "running",
+        RunState::Finished => "finished",
+        RunState::Cancelled => "cancelled",
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Reused => "reused",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+        Outcome::Cancelled => "cancelled",
+    }
+}

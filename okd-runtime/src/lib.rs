@@ -1,0 +1,26 @@
+//! okd-runtime: the machinery with IO that every backend shares, as kube-runtime is to kube-core.
+//!
+//! - [`store`]: the [`RunStore`] of runs and builds, and its SQLite implementation.
+//! - [`driver`]: the [`RunDriver`] that runs, reports, cancels and describes a backend's runs;
+//!   a backend supplies a [`ComponentBuilder`] and its [`RemoteRuns`].
+//! - [`schedule`] and [`retry`]: the DAG scheduler and backoff every backend's work goes through.
+//! - [`settings`]: typed backend settings from defaults, the settings file, `OKD_*` variables
+//!   and flags.
+//! - [`Runtime`]: what the CLI hands every backend factory (store, folders, settings).
+//! - [`oci`]: the OCI registry client payloads are assembled with.
+//!
+//! Backends depend on okd-core and this crate, never on each other.
+
+pub mod driver;
+pub mod oci;
+pub mod retry;
+mod runtime;
+pub mod schedule;
+pub mod settings;
+pub mod store;
+
+pub use driver::{ComponentBuilder, NoRemote, RemoteRuns, RunContext, RunDriver};
+pub use runtime::{BackendRegistry, Runtime, StoreHandle};
+pub use schedule::Built;
+pub use settings::{ClusterConfig, SettingsLayers};
+pub use store::{RunStore, SqliteRunStore};
