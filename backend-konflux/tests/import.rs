@@ -81,8 +81,11 @@ fn one_line(text: &str) -> String {
 /// Renders `release` for Konflux into a fresh folder, in the corpus file's namespace.
 async fn render(manifest: &str, dir: &Path, namespace: &str) -> tempfile::TempDir {
     let plan = common::plan_offline(dir.join("imported.yaml"), manifest).await;
-    let config = KonfluxConfig { namespace: Some(namespace.into()), ..KonfluxConfig::default() };
-    let backend = KonfluxBackend::from_config(Strategy::Konflux, &config);
+    let config = KonfluxConfig {
+        cluster: okd_runtime::ClusterConfig { namespace: Some(namespace.into()), ..Default::default() },
+        ..KonfluxConfig::default()
+    };
+    let backend = KonfluxBackend::from_config(Strategy::Konflux, &okd_runtime::Runtime::default_dirs(), &config);
     let rendered = backend.plan(plan, &Default::default()).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     backend.render(&rendered, out.path()).await.unwrap();

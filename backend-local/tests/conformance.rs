@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! The conformance suite (okd-core `testkit`) against the local backend on the real engine that
+//! The conformance suite (okd-tests) against the local backend on the real engine that
 //! `scripts/engine.sh start` provides. Without an engine the test says it skips, unless CI is
 //! set, where it fails.
 //!
@@ -24,8 +24,9 @@ use okd_core::{
     manifest::{LoadOptions, load},
     plan::{Plan, PlanOptions, plan},
     source::{SourceOptions, read_sources},
-    testkit::{CHECKS, Check, Harness, SCENARIO, run_check, scenario_dockerfiles},
 };
+use okd_runtime::{Runtime, SettingsLayers};
+use okd_tests::conformance::{CHECKS, Check, Harness, SCENARIO, run_check, scenario_dockerfiles};
 
 /// The marker that makes a harness's RUN steps findable among the machine's processes.
 fn marker(nonce: &str, component: &str) -> String {
@@ -114,9 +115,9 @@ fn running(nonce: &str) -> usize {
 #[async_trait]
 impl Harness for LocalHarness {
     async fn backend(&self) -> Arc<dyn BuildBackend> {
-        let config =
-            LocalConfig { state: Some(self.state().display().to_string()), ..LocalConfig::default() };
-        Arc::new(LocalBackend::new(config).unwrap())
+        let runtime = Runtime::new(self.state(), SourceOptions::default_cache_dir())
+            .with_settings(SettingsLayers::none());
+        Arc::new(LocalBackend::new(&runtime, LocalConfig::default()))
     }
     async fn plan(&self) -> Arc<Plan> {
         self.write_sources();
@@ -147,21 +148,9 @@ impl Harness for LocalHarness {
     }
 }
 
-fn engine_configured() -> bool {
-    let configured = std::env::var_os("CONTAINER_HOST").or_else(|| std::env::var_os("DOCKER_HOST")).is_some();
-    if !configured {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the engine tests: start it with scripts/engine.sh start"
-        );
-        eprintln!("skipping: no container engine (run scripts/engine.sh start and export CONTAINER_HOST)");
-    }
-    configured
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_backend_passes_the_conformance_suite() {
-    if !engine_configured() {
+    if !okd_tests::engine::require() {
         return;
     }
     let mut skipped = Vec::new();

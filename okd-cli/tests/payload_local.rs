@@ -7,7 +7,7 @@ mod engine;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 
-use backend_local::client::OciRegistry;
+use okd_runtime::oci::OciRegistry;
 use engine::{build, labels, need_engine, release};
 use okd_core::payload::{self, ImageRef};
 use serde_json::Value;

@@ -13,8 +13,8 @@ use okd_core::{
         RunId, RunReport, RunStatus,
     },
     plan::Plan,
-    conformance::{CHECKS, Check, Harness, MemoryHarness, run_check},
 };
+use okd_tests::conformance::{CHECKS, Check, Harness, MemoryHarness, run_check};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_memory_backend_passes_every_check() {

@@ -8,17 +8,18 @@
 use std::{path::Path, sync::Arc};
 
 use backend_konflux::{KonfluxBackend, Settings, Strategy};
-use backend_local::{LocalBackend, LocalConfig, client::OciRegistry};
+use backend_local::{LocalBackend, LocalConfig};
+use okd_runtime::oci::OciRegistry;
 use kube::{
     Client, Config,
     config::{KubeConfigOptions, Kubeconfig},
 };
+use okd_runtime::{Runtime, SettingsLayers, retry::Backoff};
 use okd_core::{
-    backend::{BuildBackend, BuildBackendExt, BuildOptions, run_id},
+    backend::{BuildBackend, BuildBackendExt, BuildOptions},
     manifest::{LoadOptions, load},
     payload::{self, AssembleOptions, ImageRef},
     plan::{Plan, PlanOptions, plan},
-    retry::Backoff,
     source::{SourceOptions, read_sources},
 };
 use okd_tests::kube::{
@@ -41,21 +42,9 @@ async fn okd_mini(dir: &Path, repository: &str) -> Arc<Plan> {
     Arc::new(plan(Arc::new(release), &sources, &PlanOptions::default()).unwrap())
 }
 
-fn engine_configured() -> bool {
-    if std::env::var_os("CONTAINER_HOST").or_else(|| std::env::var_os("DOCKER_HOST")).is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the engine tests: start it with scripts/engine.sh start"
-    );
-    eprintln!("skipping: no container engine (run scripts/engine.sh start and export CONTAINER_HOST)");
-    false
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payload_is_assembled_from_a_konflux_run_whose_images_are_in_a_registry() {
-    if !engine_configured() {
+    if !okd_tests::engine::require() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -63,11 +52,10 @@ async fn a_payload_is_assembled_from_a_konflux_run_whose_images_are_in_a_registr
     let plan = okd_mini(&tmp.path().join("okd-mini"), &repository).await;
 
     // The images: built and pushed by the local backend, so they really are in the registry.
-    let local = LocalBackend::new(LocalConfig {
-        state: Some(tmp.path().join("local-state").display().to_string()),
-        ..LocalConfig::default()
-    })
-    .unwrap();
+    let runtime = |state: &str| {
+        Runtime::new(tmp.path().join(state), tmp.path().join("cache")).with_settings(SettingsLayers::none())
+    };
+    let local = LocalBackend::new(&runtime("local-state"), LocalConfig::default());
     let local_plan = local.plan_default(plan.clone()).await.unwrap();
     let mut push = BuildOptions::default().with_jobs(2);
     push.push = true;
@@ -89,19 +77,20 @@ async fn a_payload_is_assembled_from_a_konflux_run_whose_images_are_in_a_registr
     let init =
         std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&remote).status().unwrap();
     assert!(init.success());
-    let mut settings = Settings::new(tmp.path().join("konflux-state"));
+    let mut settings = Settings::default();
     settings.backoff = Backoff::fast();
     settings.git_remote = Some(format!("file://{}", remote.display()));
-    settings.cache_dir = tmp.path().join("cache");
+    let client = Client::try_from(config).unwrap();
     let konflux =
-        KonfluxBackend::new(Strategy::DoozerKonflux, Client::try_from(config).unwrap(), "tenant", settings);
+        KonfluxBackend::new(Strategy::DoozerKonflux, &runtime("konflux-state"), client, "tenant", settings);
     let konflux_plan = konflux.plan_default(plan.clone()).await.unwrap();
     let (report, _) = konflux.build_collect(&konflux_plan, &BuildOptions::default().with_jobs(4)).await;
-    assert!(report.unwrap().succeeded());
+    let report = report.unwrap();
+    assert!(report.succeeded());
 
     // What `okd payload assemble --backend doozer-konflux` does: the run's status, its images,
     // the registry.
-    let status = konflux.status(&run_id(&konflux_plan, &BuildOptions::default())).await.unwrap();
+    let status = konflux.status(&report.run).await.unwrap();
     let tags = payload::tags_from_run(&plan, &status).unwrap();
     let to = ImageRef::parse(&format!("127.0.0.1:5000/{repository}-release:4.17.0-0.okd-mini")).unwrap();
     let images: Vec<&ImageRef> = tags.iter().map(|t| &t.image).chain([&to]).collect();

@@ -11,12 +11,12 @@ use kube::{
     Client, Config,
     config::{KubeConfigOptions, Kubeconfig},
 };
+use okd_runtime::retry::Backoff;
 use okd_core::{
     backend::{BuildBackend, BuildOptions, EventSink},
     doozer::{ImportOptions, import},
     manifest::{LoadOptions, load, load_str},
     plan::{Plan, PlanOptions, plan},
-    retry::Backoff,
     source::{Origin, SourceOptions, SourceState, read_sources},
 };
 use okd_tests::{
@@ -86,12 +86,12 @@ async fn plan_with(path: PathBuf, text: Option<&str>, as_git: bool) -> Arc<Plan>
 /// Validates every YAML document of every artifact; returns how many per kind.
 async fn check_rendered(schemas: &Schemas, strategy: Strategy, plan: Arc<Plan>) -> Vec<(String, usize)> {
     let config = KonfluxConfig {
-        namespace: Some("okd-tenant".into()),
+        cluster: okd_runtime::ClusterConfig { namespace: Some("okd-tenant".into()), ..Default::default() },
         git_remote: Some("https://git.example/okd/sources".into()),
         git_auth_secret: Some("okd-build-git".into()),
         ..KonfluxConfig::default()
     };
-    let backend = KonfluxBackend::from_config(strategy, &config);
+    let backend = KonfluxBackend::from_config(strategy, &okd_runtime::Runtime::default_dirs(), &config);
     let rendered = backend.plan(plan, &Default::default()).await.unwrap();
     let mut counts = std::collections::BTreeMap::new();
     for artifact in rendered
@@ -167,12 +167,14 @@ async fn objects_a_build_creates_validate_against_the_real_crds() {
         )
         .await
         .unwrap();
-        let mut settings = Settings::new(dir.path().join("state"));
+        let runtime = okd_runtime::Runtime::new(dir.path().join("state"), dir.path().join("cache"))
+            .with_settings(okd_runtime::SettingsLayers::none());
+        let mut settings = Settings::default();
         settings.backoff = Backoff::fast();
         settings.git_remote = Some(format!("file://{}", remote.display()));
         settings.git_auth_secret = Some("okd-build-git".into());
         settings.application = Some(format!("okd-mini-{}", strategy.name()));
-        let backend = KonfluxBackend::new(strategy, Client::try_from(config).unwrap(), "tenant", settings);
+        let backend = KonfluxBackend::new(strategy, &runtime, Client::try_from(config).unwrap(), "tenant", settings);
         let planned = backend.plan(mini, &Default::default()).await.unwrap();
         let report = backend
             .build(&planned, &BuildOptions::default().with_jobs(4), EventSink::discard())

@@ -9,8 +9,15 @@ use okd_core::{
     backend::{BackendPlan, BuildBackend, BuildOptions, EventSink, Maturity, RunId},
     manifest::{LoadOptions, load_str},
     plan::{PlanOptions, plan, sources_from_memory},
-    registry::{BackendConfig, BackendRegistry},
+    backend::Capabilities,
+    registry::BackendSettings,
 };
+use okd_runtime::{BackendRegistry, Runtime, SettingsLayers};
+
+/// A runtime whose state would go to a folder of the test's, with no settings file or variables.
+fn runtime(state: &Path) -> Runtime {
+    Runtime::new(state.join("state"), state.join("cache")).with_settings(SettingsLayers::none())
+}
 
 fn registry() -> BackendRegistry {
     let mut r = BackendRegistry::new();
@@ -26,34 +33,51 @@ fn the_six_approaches_are_registered_by_name() {
     let r = registry();
     assert_eq!(r.names(), ["doozer-konflux", "doozer-prow", "konflux", "local", "payload-pipeline", "prow"]);
     let state = tempfile::tempdir().unwrap();
+    let runtime = runtime(state.path());
     for name in r.names() {
-        // The local backend opens its state store; keep it out of the user's state folder.
-        let config = match name {
-            "local" => BackendConfig::from([("state".to_owned(), state.path().display().to_string())]),
-            _ => BackendConfig::new(),
-        };
-        let backend = r.get(name, &config).unwrap();
+        let backend = r.get(name, &runtime, &BackendSettings::new()).unwrap();
         assert_eq!(backend.info().name, name);
         assert_eq!(r.info(name).unwrap().name, name);
     }
-    let konflux = r.info("konflux").unwrap().capabilities;
-    assert_eq!(konflux.configs_touched_per_repo, 2, "Konflux-only puts two PipelineRuns in every repository");
+    assert!(!state.path().join("state").exists(), "building a backend opens no store");
+    let konflux = r.info("konflux").unwrap();
+    assert_eq!(konflux.approach.configs_touched_per_repo, 2, "Konflux-only puts two PipelineRuns in every repository");
     assert!(r.info("local").unwrap().capabilities.local_reproduction);
+}
+
+#[test]
+fn skeletons_claim_no_capability() {
+    let r = registry();
+    for info in r.infos() {
+        if info.maturity == Maturity::Skeleton {
+            assert_eq!(info.capabilities, Capabilities::default(), "{} claims what it has not built", info.name);
+        } else {
+            assert!(info.capabilities.cancel && info.capabilities.status_after_restart, "{}", info.name);
+        }
+    }
 }
 
 #[test]
 fn unknown_backends_and_settings_are_input_errors_that_list_the_choices() {
     let r = registry();
-    let e = r.get("jenkins", &BackendConfig::new()).unwrap_err();
+    let state = tempfile::tempdir().unwrap();
+    let runtime = runtime(state.path());
+    let e = r.get("jenkins", &runtime, &BackendSettings::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert_eq!(
         e.help(),
         Some("known backends: doozer-konflux, doozer-prow, konflux, local, payload-pipeline, prow")
     );
-    let config = BackendConfig::from([("namespaces".to_owned(), "x".to_owned())]);
-    let e = r.get("konflux", &config).unwrap_err();
+    let config = BackendSettings::from([("namespaces".to_owned(), "x".to_owned())]);
+    let e = r.get("konflux", &runtime, &config).unwrap_err();
     assert!(e.message().contains("no setting 'namespaces'"), "{e}");
     assert!(e.help().unwrap().contains("namespace"), "{e:?}");
+    // Every backend refuses what it does not take, and says what it does.
+    for name in r.names() {
+        let e = r.get(name, &runtime, &BackendSettings::from([("nope".to_owned(), "1".to_owned())])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}");
+        assert!(e.help().unwrap().starts_with("its settings are: "), "{name}: {e:?}");
+    }
 }
 
 #[tokio::test]
@@ -65,11 +89,13 @@ async fn skeletons_refuse_every_operation_explicitly() {
         plan(release.clone(), &sources_from_memory(&release, &files), &PlanOptions::default()).unwrap(),
     );
     let r = registry();
+    let state = tempfile::tempdir().unwrap();
+    let runtime = runtime(state.path());
     for name in r.names() {
         if r.info(name).unwrap().maturity != Maturity::Skeleton {
             continue;
         }
-        let backend: Arc<dyn BuildBackend> = r.get(name, &BackendConfig::new()).unwrap();
+        let backend: Arc<dyn BuildBackend> = r.get(name, &runtime, &BackendSettings::new()).unwrap();
         let backend_plan =
             BackendPlan { backend: backend.info().name, core: core.clone(), artifacts: Vec::new() };
         let run = RunId("run-1".into());

@@ -45,11 +45,11 @@ pub async fn plan_offline(path: PathBuf, text: &str) -> Arc<Plan> {
 
 pub fn backend(strategy: Strategy, namespace: Option<&str>) -> KonfluxBackend {
     let config = KonfluxConfig {
-        namespace: namespace.map(str::to_owned),
+        cluster: okd_runtime::ClusterConfig { namespace: namespace.map(str::to_owned), ..Default::default() },
         git_remote: Some("https://git.example/okd/okd-build-sources".into()),
         ..KonfluxConfig::default()
     };
-    KonfluxBackend::from_config(strategy, &config)
+    KonfluxBackend::from_config(strategy, &okd_runtime::Runtime::default_dirs(), &config)
 }
 
 pub async fn backend_plan(strategy: Strategy, namespace: Option<&str>, plan: Arc<Plan>) -> BackendPlan {

@@ -57,7 +57,11 @@ pub fn build(release: &Path, state: &Path, extra: &[&str]) -> (i32, BTreeMap<Str
     let events: Vec<Value> =
         stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     let mut last = BTreeMap::new();
-    for e in &events {
+    if let Some(first) = events.first() {
+        // The run's id comes first, so a CI job can cancel or look it up while it runs.
+        assert!(first["event"] == "run_started" && first["run"].is_string(), "{first}");
+    }
+    for e in events.iter().skip(1) {
         assert!(e["timestamp"].is_string() && e["component"].is_string(), "{e}");
         let kind = e["event"].as_str().unwrap().to_owned();
         if ["succeeded", "reused", "failed", "skipped"].contains(&kind.as_str()) {

@@ -1,0 +1,27 @@
+#![allow(clippy::unwrap_used)]
+//! The conformance suite (okd-tests) against both Konflux strategies on the fake cluster.
+
+mod cluster;
+
+use std::time::Duration;
+
+use backend_konflux::Strategy;
+use cluster::Fixture;
+use okd_tests::{
+    conformance::{CHECKS, Check, run_check},
+    kube::controllers::Script,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_strategies_pass_the_conformance_suite() {
+    for strategy in [Strategy::Konflux, Strategy::DoozerKonflux] {
+        for check in CHECKS {
+            let fixture =
+                Fixture::new(strategy, Script::new().default_duration(Duration::from_millis(30))).await;
+            let outcome = tokio::time::timeout(Duration::from_secs(60), run_check(check, &fixture)).await;
+            let outcome = outcome.unwrap_or_else(|_| panic!("{strategy:?} {check} timed out"));
+            assert_eq!(outcome, Check::Passed, "{strategy:?} {check}");
+        }
+    }
+}
+
