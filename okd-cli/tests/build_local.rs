@@ -194,3 +194,73 @@ fn okd_cancel_from_another_process_stops_the_run() {
     // Cancelling again, or a finished run, is not an error: nothing runs.
     assert!(okd(&["cancel", &run]).status.success());
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=okd-tests", "-c", "user.email=okd-tests@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every OKD component is a git source: a file:// repository whose context is a subfolder, with
+/// an executable script and a symlink in it, builds on the engine (the build checks both), and
+/// the image carries the commit labels `oc adm release new` copies into a payload. A second run
+/// reuses it and says so without saying it started.
+#[test]
+fn a_git_source_builds_with_its_context_modes_and_commit_labels() {
+    if !need_engine() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join("images/app")).unwrap();
+    std::fs::write(
+        repo.join("images/app/Dockerfile"),
+        "FROM localhost/okd-mini/busybox:1.36\nCOPY . /src\n\
+         RUN test -x /src/run.sh && test -L /src/link && [ \"$(readlink /src/link)\" = run.sh ]\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("images/app/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    let mut perms = std::fs::metadata(repo.join("images/app/run.sh")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(repo.join("images/app/run.sh"), perms).unwrap();
+    std::os::unix::fs::symlink("run.sh", repo.join("images/app/link")).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "app"]);
+    let commit = String::from_utf8(
+        Command::new("git").args(["rev-parse", "HEAD"]).current_dir(&repo).output().unwrap().stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let repository = format!("okd/e2e-git-{}", std::process::id());
+    let url = format!("file://{}", repo.display());
+    let release = tmp.path().join("release.yaml");
+    std::fs::write(
+        &release,
+        format!(
+            "name: git-e2e\nversion: 1.0.0\noutput: {{ registry: 127.0.0.1:5000, repository: {repository} }}\n\
+             components:\n  - {{ name: app, source: {{ git: \"{url}\", ref: main }}, context: images/app }}\n"
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let cache = tmp.path().join("cache");
+    let cache = ["--cache-dir", cache.to_str().unwrap()];
+
+    let (code, first, _) = build(&release, &state, &cache);
+    assert_eq!((code, with(&first, "succeeded")), (0, vec!["app".to_owned()]), "{first:?}");
+    let labels = labels(&format!("127.0.0.1:5000/{repository}:app"));
+    assert_eq!(labels["io.openshift.build.commit.id"], commit.as_str(), "{labels}");
+    assert_eq!(labels["io.openshift.build.commit.ref"], "main", "{labels}");
+    assert_eq!(labels["io.openshift.build.source-location"], url.as_str(), "{labels}");
+
+    let (code, second, events) = build(&release, &state, &cache);
+    assert_eq!((code, with(&second, "reused")), (0, vec!["app".to_owned()]), "{second:?}");
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds, ["run_started", "queued", "reused"], "a reuse is not a build that started");
+}

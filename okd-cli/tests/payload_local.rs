@@ -20,9 +20,9 @@ fn okd(args: &[&str]) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-/// Builds with --push and returns component -> digest of what was built or reused.
-fn build_and_push(release: &Path, state: &Path) -> BTreeMap<String, String> {
-    let (code, outcomes, events) = build(release, state, &["--push"]);
+/// Builds with --push (and `extra`) and returns component -> digest of what was built or reused.
+fn build_and_push(release: &Path, state: &Path, extra: &[&str]) -> BTreeMap<String, String> {
+    let (code, outcomes, events) = build(release, state, &[&["--push"], extra].concat());
     assert_eq!(code, 0, "{outcomes:?}");
     events
         .iter()
@@ -56,7 +56,7 @@ async fn assembles_reads_back_and_diffs_the_okd_mini_payload() {
     let repository = format!("okd/e2e-payload-{}", std::process::id());
     let release = release(tmp.path(), &repository);
     let state = tmp.path().join("state");
-    let built = build_and_push(&release, &state);
+    let built = build_and_push(&release, &state, &[]);
     let (assembled, first) = assemble(&release, &state);
 
     // image-references lists exactly the payload components, at the digests that were built.
@@ -121,13 +121,16 @@ async fn assembles_reads_back_and_diffs_the_okd_mini_payload() {
     );
     assert_eq!(release_labels.as_object().unwrap().len(), 2, "{release_labels}");
 
-    // A change to one operand's source: the diff shows exactly that tag as changed.
+    // A change to one operand's source, rebuilt alone (`--only`): the payload takes that build
+    // from the latest run and the rest from the builds of their unchanged inputs, and the diff
+    // shows exactly that tag as changed.
     let coredns = release.parent().unwrap().join("components/coredns");
     let file = std::fs::read_dir(&coredns).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_file()).unwrap();
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("\n# changed by the payload test\n");
     std::fs::write(&file, text).unwrap();
-    let rebuilt = build_and_push(&release, &state);
+    let rebuilt = build_and_push(&release, &state, &["--only", "coredns"]);
+    assert_eq!(rebuilt.keys().collect::<Vec<_>>(), ["coredns"], "only coredns was in the run");
     assert_ne!(rebuilt["coredns"], built["coredns"]);
     let (_, second) = assemble(&release, &state);
     let diff = okd(&["payload", "diff", &first, &second]);

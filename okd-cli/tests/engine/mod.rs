@@ -10,24 +10,9 @@ use std::{
 
 use serde_json::Value;
 
-pub fn engine_available() -> bool {
-    let Some(host) = std::env::var_os("CONTAINER_HOST").or_else(|| std::env::var_os("DOCKER_HOST")) else {
-        return false;
-    };
-    let host = host.to_string_lossy().into_owned();
-    host.strip_prefix("unix://").is_none_or(|path| Path::new(path).exists())
-}
-
+/// True when the engine is here; otherwise the test says it skips (or fails under CI).
 pub fn need_engine() -> bool {
-    if engine_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the engine tests: start it with scripts/engine.sh start"
-    );
-    eprintln!("skipping: no container engine (run scripts/engine.sh start and export CONTAINER_HOST)");
-    false
+    okd_tests::engine::require()
 }
 
 /// A copy of okd-mini whose images go to a repository of their own, so concurrent tests and
