@@ -30,7 +30,10 @@ echo
 echo "== okd build again: every fingerprint was built before, so nothing is rebuilt"
 $okd build "$release" --backend local --state "$state"
 echo
-echo "== okd payload assemble $release --backend local"
+echo "== okd runs $release: both runs, recorded in the run store every backend shares"
+$okd runs "$release" --state "$state"
+echo
+echo "== okd payload assemble $release --backend local   (the latest local run of the release)"
 $okd payload assemble "$release" --backend local --state "$state" --output json > "$out/payload.json"
 payload_ref="$(sed -n 's/^  "image": "\(.*\):[^:]*",$/\1/p' "$out/payload.json")@$(sed -n 's/^  "digest": "\(.*\)",$/\1/p' "$out/payload.json")"
 echo "release image: $payload_ref"

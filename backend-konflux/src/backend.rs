@@ -265,7 +265,12 @@ impl BuildBackend for KonfluxBackend {
         write(&plan.artifacts, dir)
     }
 
-    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport> {
+    async fn build(
+        &self,
+        plan: &BackendPlan,
+        options: &BuildOptions,
+        events: EventSink,
+    ) -> Result<RunReport> {
         let core = plan.core.clone();
         let cluster = self.cluster().await?.clone();
         let mut settings = (*self.settings).clone();

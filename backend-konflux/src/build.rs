@@ -152,11 +152,19 @@ impl ComponentBuilder for Job {
         self.ensure_tenant(selected).await
     }
 
-    async fn reuse(&self, run: &RunContext, c: &PlannedComponent, record: &BuildRecord) -> Result<Option<Built>> {
+    async fn reuse(
+        &self,
+        run: &RunContext,
+        c: &PlannedComponent,
+        record: &BuildRecord,
+    ) -> Result<Option<Built>> {
         let Some(digest) = record.digest.clone() else { return Ok(None) };
         run.log(
             &c.name,
-            format!("reusing {} (PipelineRun {}), built with the same fingerprint", record.image, record.build_ref),
+            format!(
+                "reusing {} (PipelineRun {}), built with the same fingerprint",
+                record.image, record.build_ref
+            ),
         );
         self.remember(&c.name, &record.image, &digest);
         Ok(Some(Built::new(record.image.clone(), digest).with_ref(record.build_ref.clone())))
@@ -170,7 +178,9 @@ impl ComponentBuilder for Job {
                 .with_help("run without --offline, or fetch the source into the git cache first")
         })?;
         let run_name = match self.strategy {
-            Strategy::Konflux => pipelinerun::run_name(&pipelinerun::pac_name(name, Event::Push), &fingerprint),
+            Strategy::Konflux => {
+                pipelinerun::run_name(&pipelinerun::pac_name(name, Event::Push), &fingerprint)
+            }
             Strategy::DoozerKonflux => pipelinerun::run_name(name, &fingerprint),
         };
         lock(&self.following).insert(run_name.clone());

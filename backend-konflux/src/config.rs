@@ -42,7 +42,10 @@ impl KonfluxConfig {
     pub fn settings(&self) -> Settings {
         Settings {
             namespace: self.cluster.namespace.clone(),
-            pipeline_bundle: self.pipeline_bundle.clone().unwrap_or_else(|| DEFAULT_PIPELINE_BUNDLE.to_owned()),
+            pipeline_bundle: self
+                .pipeline_bundle
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PIPELINE_BUNDLE.to_owned()),
             git_remote: self.git_remote.clone(),
             git_auth_secret: self.git_auth_secret.clone(),
             application: self.application.clone(),
@@ -107,7 +110,15 @@ mod tests {
         let err = SettingsLayers::none().load::<KonfluxConfig>("konflux", &flags).expect_err("refused");
         assert!(err.to_string().contains("nmespace"), "{err}");
         let help = err.help().unwrap();
-        for key in ["application", "context", "git_auth_secret", "git_remote", "kubeconfig", "namespace", "pipeline_bundle"] {
+        for key in [
+            "application",
+            "context",
+            "git_auth_secret",
+            "git_remote",
+            "kubeconfig",
+            "namespace",
+            "pipeline_bundle",
+        ] {
             assert!(help.contains(key), "{help}");
         }
     }

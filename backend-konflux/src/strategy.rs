@@ -38,7 +38,12 @@ pub fn konflux_info() -> BackendInfo {
         name: KONFLUX,
         summary: "Konflux only: .tekton PipelineRuns (Pipelines-as-Code) in every component repository",
         maturity: Maturity::Working,
-        capabilities: Capabilities::NONE.multi_arch(true).only_if_changed(true).cancel(true).status_after_restart(true).kubernetes(true),
+        capabilities: Capabilities::NONE
+            .multi_arch(true)
+            .only_if_changed(true)
+            .cancel(true)
+            .status_after_restart(true)
+            .kubernetes(true),
         approach: Approach {
             source_of_truth: ".tekton PipelineRuns in each component repository",
             config_location: "<repo>/.tekton/<component>-pull-request.yaml and -push.yaml, plus tenant objects",
@@ -56,7 +61,12 @@ pub fn doozer_konflux_info() -> BackendInfo {
         name: DOOZER_KONFLUX,
         summary: "Doozer + Konflux: sources generated from ocp-build-data, PipelineRuns created directly",
         maturity: Maturity::Working,
-        capabilities: Capabilities::NONE.multi_arch(true).only_if_changed(true).cancel(true).status_after_restart(true).kubernetes(true),
+        capabilities: Capabilities::NONE
+            .multi_arch(true)
+            .only_if_changed(true)
+            .cancel(true)
+            .status_after_restart(true)
+            .kubernetes(true),
         approach: Approach {
             source_of_truth: "ocp-build-data",
             config_location: "generated build branches; Application and Components in the tenant namespace",

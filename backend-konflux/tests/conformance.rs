@@ -24,4 +24,3 @@ async fn both_strategies_pass_the_conformance_suite() {
         }
     }
 }
-

@@ -85,7 +85,8 @@ async fn render(manifest: &str, dir: &Path, namespace: &str) -> tempfile::TempDi
         cluster: okd_runtime::ClusterConfig { namespace: Some(namespace.into()), ..Default::default() },
         ..KonfluxConfig::default()
     };
-    let backend = KonfluxBackend::from_config(Strategy::Konflux, &okd_runtime::Runtime::default_dirs(), &config);
+    let backend =
+        KonfluxBackend::from_config(Strategy::Konflux, &okd_runtime::Runtime::default_dirs(), &config);
     let rendered = backend.plan(plan, &Default::default()).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     backend.render(&rendered, out.path()).await.unwrap();

@@ -371,8 +371,9 @@ fn main() {
 
     // The DAG through the local backend, 4 at once.
     eprintln!("schedule bench: building {} components with --jobs {JOBS}", graph.len());
-    let bench_runtime = okd_runtime::Runtime::new(tmp.path().join("state"), SourceOptions::default_cache_dir())
-        .with_settings(okd_runtime::SettingsLayers::none());
+    let bench_runtime =
+        okd_runtime::Runtime::new(tmp.path().join("state"), SourceOptions::default_cache_dir())
+            .with_settings(okd_runtime::SettingsLayers::none());
     let backend = LocalBackend::new(&bench_runtime, LocalConfig::default());
     let backend_plan =
         runtime.block_on(backend.plan(core.clone(), &BackendPlanOptions::default())).expect("backend plan");

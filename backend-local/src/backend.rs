@@ -84,7 +84,12 @@ impl BuildBackend for LocalBackend {
         write_artifacts(&plan.artifacts, dir)
     }
 
-    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport> {
+    async fn build(
+        &self,
+        plan: &BackendPlan,
+        options: &BuildOptions,
+        events: EventSink,
+    ) -> Result<RunReport> {
         let run = LocalRun {
             engine: self.engine.clone(),
             host: self.config.host.clone(),

@@ -44,7 +44,12 @@ impl ComponentBuilder for LocalRun {
         Ok(())
     }
 
-    async fn reuse(&self, run: &RunContext, c: &PlannedComponent, record: &BuildRecord) -> Result<Option<Built>> {
+    async fn reuse(
+        &self,
+        run: &RunContext,
+        c: &PlannedComponent,
+        record: &BuildRecord,
+    ) -> Result<Option<Built>> {
         let engine = self.engine()?;
         if engine.image_id(&record.build_ref).await?.is_none() {
             return Ok(None);
@@ -65,12 +70,17 @@ impl ComponentBuilder for LocalRun {
         let engine = self.engine()?;
         let (dockerfile, fingerprint) = buildable(c)?;
         let log_path = run.logs.join(format!("{}.log", c.name));
-        let temp = std::env::temp_dir().join(format!("okd-build-{}-{}-{}", std::process::id(), run.run, c.name));
+        let temp =
+            std::env::temp_dir().join(format!("okd-build-{}-{}-{}", std::process::id(), run.run, c.name));
         let context_dir = match context(&run.plan, c)? {
             Context::Dir(dir) => dir,
             Context::Git { url, commit, context } => {
                 let snapshot = SourceSnapshot {
-                    origin: Origin::Git { url: url.clone(), reference: commit.clone(), commit: commit.clone() },
+                    origin: Origin::Git {
+                        url: url.clone(),
+                        reference: commit.clone(),
+                        commit: commit.clone(),
+                    },
                     dockerfile: String::new(),
                     dockerfile_path: PathBuf::new(),
                     content: String::new(),
@@ -144,7 +154,9 @@ fn context(plan: &Plan, c: &PlannedComponent) -> Result<Context> {
         .component(&c.name)
         .ok_or_else(|| Error::new(ErrorKind::Internal, "planned component not in release"))?;
     match &c.source {
-        PlannedSource::Path { path, .. } => Ok(Context::Dir(plan.release.dir.join(path).join(&manifest.context))),
+        PlannedSource::Path { path, .. } => {
+            Ok(Context::Dir(plan.release.dir.join(path).join(&manifest.context)))
+        }
         PlannedSource::Commit { url, commit, .. } => {
             Ok(Context::Git { url: url.clone(), commit: commit.clone(), context: manifest.context.clone() })
         }

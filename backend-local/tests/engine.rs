@@ -28,7 +28,9 @@ async fn engine() -> Option<Engine> {
     }
     match Engine::connect(None).await {
         Ok(engine) => Some(engine),
-        Err(e) => panic!("CONTAINER_HOST is set but no container engine answers: {e}\n{}", e.help().unwrap_or("")),
+        Err(e) => {
+            panic!("CONTAINER_HOST is set but no container engine answers: {e}\n{}", e.help().unwrap_or(""))
+        }
     }
 }
 

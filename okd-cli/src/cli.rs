@@ -80,8 +80,10 @@ for every build of the same release with the same inputs.\n\nExamples:\n  \
 okd status okd-mini-local-a67e5ed5767c --backend local\n  okd status RUN --backend local --output json")]
     Status(RunArgs),
     /// List the runs recorded in the state folder, newest first.
-    #[command(after_help = "Examples:\n  okd runs\n  okd runs examples/okd-mini/release.yaml --backend local\n  \
-okd runs --output json | jq -r '.[0].run'")]
+    #[command(
+        after_help = "Examples:\n  okd runs\n  okd runs examples/okd-mini/release.yaml --backend local\n  \
+okd runs --output json | jq -r '.[0].run'"
+    )]
     Runs(RunsArgs),
     /// Cancel a run, also one started by another `okd build` process, and wait for it to stop.
     #[command(after_help = "Running builds are stopped and the rest are not started; the run ends \

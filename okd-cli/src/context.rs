@@ -27,11 +27,7 @@ pub async fn load_plan(args: &ReleaseArgs) -> Result<Plan> {
 
 /// How to read the release's sources.
 pub fn source_options(args: &ReleaseArgs) -> SourceOptions {
-    SourceOptions {
-        offline: args.offline,
-        cache_dir: cache_dir(Some(args)),
-        ..SourceOptions::default()
-    }
+    SourceOptions { offline: args.offline, cache_dir: cache_dir(Some(args)), ..SourceOptions::default() }
 }
 
 fn cache_dir(release: Option<&ReleaseArgs>) -> PathBuf {

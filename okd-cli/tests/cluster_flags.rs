@@ -79,7 +79,18 @@ async fn status_and_cancel_use_the_kubeconfig_and_context_given() {
         let (config, state) = (config.clone(), state.clone());
         tokio::task::spawn_blocking(move || {
             okd(
-                &["status", RUN, "--backend", "konflux", "--kubeconfig", &config, "--context", "fake", "-o", "json"],
+                &[
+                    "status",
+                    RUN,
+                    "--backend",
+                    "konflux",
+                    "--kubeconfig",
+                    &config,
+                    "--context",
+                    "fake",
+                    "-o",
+                    "json",
+                ],
                 &state,
             )
         })
@@ -90,7 +101,8 @@ async fn status_and_cancel_use_the_kubeconfig_and_context_given() {
     let body: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(body["run"], RUN);
     assert_eq!(body["state"], "finished");
-    let mut names: Vec<&str> = body["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        body["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, ["base", "cli"], "{body}");
 
@@ -98,13 +110,20 @@ async fn status_and_cancel_use_the_kubeconfig_and_context_given() {
     let wrong = {
         let (config, state) = (config.clone(), state.clone());
         tokio::task::spawn_blocking(move || {
-            okd(&["status", RUN, "--backend", "konflux", "--kubeconfig", &config, "--context", "nope"], &state)
+            okd(
+                &["status", RUN, "--backend", "konflux", "--kubeconfig", &config, "--context", "nope"],
+                &state,
+            )
         })
         .await
         .unwrap()
     };
     assert_eq!(wrong.status.code(), Some(2), "{}", String::from_utf8_lossy(&wrong.stderr));
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("nope"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("nope"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
 
     // Cancel reaches the same cluster: the runs have ended, so there is nothing to stop, and the
     // run is known there, so it is no error.
@@ -115,5 +134,8 @@ async fn status_and_cancel_use_the_kubeconfig_and_context_given() {
     .unwrap();
     assert!(cancel.status.success(), "{}", String::from_utf8_lossy(&cancel.stderr));
     let requests = server.requests();
-    assert!(requests.iter().any(|r| r.path.contains("/namespaces/tenant/pipelineruns")), "the context's namespace");
+    assert!(
+        requests.iter().any(|r| r.path.contains("/namespaces/tenant/pipelineruns")),
+        "the context's namespace"
+    );
 }

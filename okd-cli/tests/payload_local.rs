@@ -7,9 +7,9 @@ mod engine;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 
-use okd_runtime::oci::OciRegistry;
 use engine::{build, labels, need_engine, release};
 use okd_core::payload::{self, ImageRef};
+use okd_runtime::oci::OciRegistry;
 use serde_json::Value;
 
 fn okd(args: &[&str]) -> Value {

@@ -80,7 +80,10 @@ impl SettingsLayers {
         if let Some(table) = self.file_table(backend)? {
             for key in table.keys() {
                 check_key(backend, &known, key, || {
-                    format!("{}: backends.{backend}.{key}", self.file.as_deref().unwrap_or(Path::new("")).display())
+                    format!(
+                        "{}: backends.{backend}.{key}",
+                        self.file.as_deref().unwrap_or(Path::new("")).display()
+                    )
                 })?;
             }
             let json = serde_json::Value::Object(table).to_string();
@@ -92,11 +95,15 @@ impl SettingsLayers {
             check_key(backend, &known, &key, || var.clone())?;
         }
         builder = builder.add_source(
-            Environment::with_prefix(&prefix).prefix_separator("__").separator("__").source(Some(env.into_iter().collect())),
+            Environment::with_prefix(&prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .source(Some(env.into_iter().collect())),
         );
         for (key, value) in flags {
             check_key(backend, &known, key, || format!("--set {key}={value}"))?;
-            builder = builder.set_override(key.as_str(), value.as_str()).map_err(|e| bad(backend, &known, e))?;
+            builder =
+                builder.set_override(key.as_str(), value.as_str()).map_err(|e| bad(backend, &known, e))?;
         }
         let merged = builder.build().map_err(|e| bad(backend, &known, e))?;
         // An empty value unsets a key: `--set namespace=` falls back to the default.
@@ -119,7 +126,9 @@ impl SettingsLayers {
         };
         let file: SettingsFile = serde_saphyr::from_str(&text).map_err(|e| {
             Error::invalid(format!("settings file {}: {}", path.display(), first_line(&e.to_string())))
-                .with_help("write `backends:` with one mapping of KEY: VALUE per backend (docs/configuration.md)")
+                .with_help(
+                    "write `backends:` with one mapping of KEY: VALUE per backend (docs/configuration.md)",
+                )
         })?;
         let table = file.backends.get(backend).or_else(|| file.backends.get(&backend.replace('-', "_")));
         match table {
@@ -137,7 +146,9 @@ impl SettingsLayers {
         let wanted = format!("{prefix}__");
         let matches = |k: &str| k.len() > wanted.len() && k[..wanted.len()].eq_ignore_ascii_case(&wanted);
         match &self.env {
-            Some(env) => env.iter().filter(|(k, _)| matches(k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(env) => {
+                env.iter().filter(|(k, _)| matches(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
             None => std::env::vars().filter(|(k, _)| matches(k)).collect(),
         }
     }
@@ -178,11 +189,17 @@ pub fn known_keys<T: Serialize + Default>(backend: &str) -> Result<BTreeSet<Stri
     }
 }
 
-fn check_key(backend: &str, known: &BTreeSet<String>, key: &str, origin: impl FnOnce() -> String) -> Result<()> {
+fn check_key(
+    backend: &str,
+    known: &BTreeSet<String>,
+    key: &str,
+    origin: impl FnOnce() -> String,
+) -> Result<()> {
     if known.contains(key) {
         return Ok(());
     }
-    Err(Error::invalid(format!("{}: backend '{backend}' has no setting '{key}'", origin())).with_help(valid(known)))
+    Err(Error::invalid(format!("{}: backend '{backend}' has no setting '{key}'", origin()))
+        .with_help(valid(known)))
 }
 
 fn valid(known: &BTreeSet<String>) -> String {
@@ -194,7 +211,8 @@ fn valid(known: &BTreeSet<String>) -> String {
 }
 
 fn bad(backend: &str, known: &BTreeSet<String>, e: config::ConfigError) -> Error {
-    Error::invalid(format!("backend '{backend}' settings: {}", first_line(&e.to_string()))).with_help(valid(known))
+    Error::invalid(format!("backend '{backend}' settings: {}", first_line(&e.to_string())))
+        .with_help(valid(known))
 }
 
 fn first_line(text: &str) -> String {
@@ -238,7 +256,8 @@ mod tests {
             ("OKD_KONFLUX__NAMESPACE".to_owned(), "other-backend".to_owned()),
         ]);
         let layers = SettingsLayers::none().with_file(&file).with_env(env);
-        let demo: Demo = layers.load("doozer-konflux", &flags(&[("context", "from-flag"), ("git_remote", "")])).unwrap();
+        let demo: Demo =
+            layers.load("doozer-konflux", &flags(&[("context", "from-flag"), ("git_remote", "")])).unwrap();
         assert_eq!(demo.cluster.context.as_deref(), Some("from-flag"));
         assert_eq!(demo.cluster.namespace.as_deref(), Some("env-ns"));
         assert_eq!(demo.jobs, Some(3));
@@ -250,16 +269,25 @@ mod tests {
     fn unknown_keys_name_their_origin_and_the_valid_keys() {
         let layers = SettingsLayers::none();
         let e = layers.load::<Demo>("konflux", &flags(&[("nmespace", "x")])).unwrap_err();
-        assert!(e.to_string().contains("--set nmespace=x: backend 'konflux' has no setting 'nmespace'"), "{e}");
+        assert!(
+            e.to_string().contains("--set nmespace=x: backend 'konflux' has no setting 'nmespace'"),
+            "{e}"
+        );
         let help = e.help().unwrap();
         assert!(help.contains("cancel, context, git_remote, jobs, kubeconfig, namespace"), "{help}");
         let env = BTreeMap::from([("OKD_KONFLUX__NMESPACE".to_owned(), "x".to_owned())]);
-        let e = SettingsLayers::none().with_env(env).load::<Demo>("konflux", &BackendSettings::new()).unwrap_err();
+        let e = SettingsLayers::none()
+            .with_env(env)
+            .load::<Demo>("konflux", &BackendSettings::new())
+            .unwrap_err();
         assert!(e.to_string().starts_with("OKD_KONFLUX__NMESPACE: "), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.yaml");
         std::fs::write(&file, "backends:\n  konflux: { nmespace: x }\n").unwrap();
-        let e = SettingsLayers::none().with_file(&file).load::<Demo>("konflux", &BackendSettings::new()).unwrap_err();
+        let e = SettingsLayers::none()
+            .with_file(&file)
+            .load::<Demo>("konflux", &BackendSettings::new())
+            .unwrap_err();
         assert!(e.to_string().contains("backends.konflux.nmespace"), "{e}");
     }
 
@@ -271,7 +299,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.yaml");
         std::fs::write(&file, "backend:\n  konflux: {}\n").unwrap();
-        let e = SettingsLayers::none().with_file(&file).load::<Demo>("konflux", &BackendSettings::new()).unwrap_err();
+        let e = SettingsLayers::none()
+            .with_file(&file)
+            .load::<Demo>("konflux", &BackendSettings::new())
+            .unwrap_err();
         assert!(e.to_string().contains("c.yaml"), "{e}");
         let missing = SettingsLayers::none().with_file(dir.path().join("none.yaml"));
         assert_eq!(missing.load::<Demo>("konflux", &BackendSettings::new()).unwrap(), Demo::default());

@@ -11,12 +11,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use okd_runtime::store::{BuildRecord, CancelRequest, RunFilter, RunStart, RunStore, SqliteRunStore};
 use jiff::Timestamp;
 use okd_core::{
     ErrorKind,
     backend::{ComponentResult, Outcome, RunId, RunState},
 };
+use okd_runtime::store::{BuildRecord, CancelRequest, RunFilter, RunStart, RunStore, SqliteRunStore};
 use rusqlite::Connection;
 
 const CHILD: &str = "OKD_STATE_CHILD";
@@ -62,7 +62,13 @@ fn result(name: &str, outcome: Outcome) -> ComponentResult {
 
 fn start(store: &SqliteRunStore, run: &RunId, backend: &str, components: &[String]) -> okd_core::Result<()> {
     let components: Vec<(String, Option<String>)> = components.iter().map(|n| (n.clone(), None)).collect();
-    store.start_run(&RunStart { run, backend, release: "okd-mini", version: "4.17.0", components: &components })
+    store.start_run(&RunStart {
+        run,
+        backend,
+        release: "okd-mini",
+        version: "4.17.0",
+        components: &components,
+    })
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -165,10 +171,25 @@ fn runs_resume_keeping_finished_results() {
         store.finish_run(&r, RunState::Cancelled).expect("finish");
     }
     start(&store, &RunId("other".into()), "prow", &[]).expect("start");
-    let listed: Vec<String> = store.runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 3).expect("runs").into_iter().map(|s| s.run.0).collect();
+    let listed: Vec<String> = store
+        .runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 3)
+        .expect("runs")
+        .into_iter()
+        .map(|s| s.run.0)
+        .collect();
     assert_eq!(listed, ["later-2", "later-1", "later-0"]);
-    assert_eq!(store.runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 10).expect("runs").len(), 4);
-    assert_eq!(store.runs(&RunFilter { backend: Some("prow".into()), ..RunFilter::default() }, 10).expect("runs")[0].state, RunState::Running);
+    assert_eq!(
+        store
+            .runs(&RunFilter { backend: Some("local".into()), ..RunFilter::default() }, 10)
+            .expect("runs")
+            .len(),
+        4
+    );
+    assert_eq!(
+        store.runs(&RunFilter { backend: Some("prow".into()), ..RunFilter::default() }, 10).expect("runs")[0]
+            .state,
+        RunState::Running
+    );
 }
 
 #[test]
@@ -517,10 +538,12 @@ fn a_version_2_file_from_the_previous_release_is_migrated_and_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v2.db");
     std::fs::copy(&fixture, dir.path().join(okd_runtime::store::DB_FILE)).expect("copy the fixture");
-    let before: i64 = raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    let before: i64 =
+        raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
     assert_eq!(before, 2);
     let store = open(dir.path());
-    let version: i64 = raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+    let version: i64 =
+        raw(dir.path()).pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
     assert_eq!(version, okd_runtime::store::SCHEMA_VERSION);
     let conn = raw(dir.path());
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM builds WHERE backend = 'local'"), 10);

@@ -242,7 +242,12 @@ impl ComponentBuilder for MemoryBuilder {
         Ok(())
     }
 
-    async fn reuse(&self, _run: &RunContext, c: &PlannedComponent, record: &BuildRecord) -> Result<Option<Built>> {
+    async fn reuse(
+        &self,
+        _run: &RunContext,
+        c: &PlannedComponent,
+        record: &BuildRecord,
+    ) -> Result<Option<Built>> {
         let existing = self.remote.lock().builds.get(&Self::object_name(c)).map(|(_, s)| s.clone());
         Ok(match existing {
             Some(BuildState::Succeeded(digest)) => Some(Built::new(record.image.clone(), digest)),
@@ -256,7 +261,9 @@ impl ComponentBuilder for MemoryBuilder {
         match self.wait(&name, &run.cancel).await? {
             BuildState::Succeeded(digest) => Ok(Built::new(c.image.clone(), digest).with_ref(name)),
             BuildState::Failed(reason) => Err(Error::new(ErrorKind::BuildFailed, reason)),
-            BuildState::Cancelled | BuildState::Running => Err(Error::new(ErrorKind::BuildFailed, "cancelled")),
+            BuildState::Cancelled | BuildState::Running => {
+                Err(Error::new(ErrorKind::BuildFailed, "cancelled"))
+            }
         }
     }
 }
@@ -299,7 +306,12 @@ impl BuildBackend for MemoryBackend {
         write_artifacts(&plan.artifacts, dir)
     }
 
-    async fn build(&self, plan: &BackendPlan, options: &BuildOptions, events: EventSink) -> Result<RunReport> {
+    async fn build(
+        &self,
+        plan: &BackendPlan,
+        options: &BuildOptions,
+        events: EventSink,
+    ) -> Result<RunReport> {
         let remote = Retrying { remote: &self.remote, backoff: &self.backoff };
         self.driver.run(plan, options, events, Arc::new(self.builder()), &remote).await
     }

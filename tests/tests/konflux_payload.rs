@@ -9,12 +9,10 @@ use std::{path::Path, sync::Arc};
 
 use backend_konflux::{KonfluxBackend, Settings, Strategy};
 use backend_local::{LocalBackend, LocalConfig};
-use okd_runtime::oci::OciRegistry;
 use kube::{
     Client, Config,
     config::{KubeConfigOptions, Kubeconfig},
 };
-use okd_runtime::{Runtime, SettingsLayers, retry::Backoff};
 use okd_core::{
     backend::{BuildBackend, BuildBackendExt, BuildOptions},
     manifest::{LoadOptions, load},
@@ -22,6 +20,8 @@ use okd_core::{
     plan::{Plan, PlanOptions, plan},
     source::{SourceOptions, read_sources},
 };
+use okd_runtime::oci::OciRegistry;
+use okd_runtime::{Runtime, SettingsLayers, retry::Backoff};
 use okd_tests::kube::{
     controllers::{Controllers, Script},
     server::{FakeApiServer, ServerOptions},
@@ -77,9 +77,11 @@ async fn a_payload_is_assembled_from_a_konflux_run_whose_images_are_in_a_registr
     let init =
         std::process::Command::new("git").args(["init", "-q", "--bare"]).arg(&remote).status().unwrap();
     assert!(init.success());
-    let mut settings = Settings::default();
-    settings.backoff = Backoff::fast();
-    settings.git_remote = Some(format!("file://{}", remote.display()));
+    let settings = Settings {
+        backoff: Backoff::fast(),
+        git_remote: Some(format!("file://{}", remote.display())),
+        ..Settings::default()
+    };
     let client = Client::try_from(config).unwrap();
     let konflux =
         KonfluxBackend::new(Strategy::DoozerKonflux, &runtime("konflux-state"), client, "tenant", settings);

@@ -11,7 +11,6 @@ use kube::{
     Client, Config,
     config::{KubeConfigOptions, Kubeconfig},
 };
-use okd_runtime::retry::Backoff;
 use okd_core::{
     backend::{BuildBackend, BuildOptions, EventSink},
     doozer::{ImportOptions, import},
@@ -19,6 +18,7 @@ use okd_core::{
     plan::{Plan, PlanOptions, plan},
     source::{Origin, SourceOptions, SourceState, read_sources},
 };
+use okd_runtime::retry::Backoff;
 use okd_tests::{
     kube::{
         controllers::{Controllers, Script},
@@ -169,12 +169,15 @@ async fn objects_a_build_creates_validate_against_the_real_crds() {
         .unwrap();
         let runtime = okd_runtime::Runtime::new(dir.path().join("state"), dir.path().join("cache"))
             .with_settings(okd_runtime::SettingsLayers::none());
-        let mut settings = Settings::default();
-        settings.backoff = Backoff::fast();
-        settings.git_remote = Some(format!("file://{}", remote.display()));
-        settings.git_auth_secret = Some("okd-build-git".into());
-        settings.application = Some(format!("okd-mini-{}", strategy.name()));
-        let backend = KonfluxBackend::new(strategy, &runtime, Client::try_from(config).unwrap(), "tenant", settings);
+        let settings = Settings {
+            backoff: Backoff::fast(),
+            git_remote: Some(format!("file://{}", remote.display())),
+            git_auth_secret: Some("okd-build-git".into()),
+            application: Some(format!("okd-mini-{}", strategy.name())),
+            ..Settings::default()
+        };
+        let backend =
+            KonfluxBackend::new(strategy, &runtime, Client::try_from(config).unwrap(), "tenant", settings);
         let planned = backend.plan(mini, &Default::default()).await.unwrap();
         let report = backend
             .build(&planned, &BuildOptions::default().with_jobs(4), EventSink::discard())

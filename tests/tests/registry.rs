@@ -6,10 +6,10 @@ use std::{collections::HashMap, path::Path, sync::Arc};
 
 use okd_core::{
     ErrorKind,
+    backend::Capabilities,
     backend::{BackendPlan, BuildBackend, BuildOptions, EventSink, Maturity, RunId},
     manifest::{LoadOptions, load_str},
     plan::{PlanOptions, plan, sources_from_memory},
-    backend::Capabilities,
     registry::BackendSettings,
 };
 use okd_runtime::{BackendRegistry, Runtime, SettingsLayers};
@@ -41,7 +41,10 @@ fn the_six_approaches_are_registered_by_name() {
     }
     assert!(!state.path().join("state").exists(), "building a backend opens no store");
     let konflux = r.info("konflux").unwrap();
-    assert_eq!(konflux.approach.configs_touched_per_repo, 2, "Konflux-only puts two PipelineRuns in every repository");
+    assert_eq!(
+        konflux.approach.configs_touched_per_repo, 2,
+        "Konflux-only puts two PipelineRuns in every repository"
+    );
     assert!(r.info("local").unwrap().capabilities.local_reproduction);
 }
 
@@ -50,7 +53,12 @@ fn skeletons_claim_no_capability() {
     let r = registry();
     for info in r.infos() {
         if info.maturity == Maturity::Skeleton {
-            assert_eq!(info.capabilities, Capabilities::default(), "{} claims what it has not built", info.name);
+            assert_eq!(
+                info.capabilities,
+                Capabilities::default(),
+                "{} claims what it has not built",
+                info.name
+            );
         } else {
             assert!(info.capabilities.cancel && info.capabilities.status_after_restart, "{}", info.name);
         }
@@ -74,7 +82,8 @@ fn unknown_backends_and_settings_are_input_errors_that_list_the_choices() {
     assert!(e.help().unwrap().contains("namespace"), "{e:?}");
     // Every backend refuses what it does not take, and says what it does.
     for name in r.names() {
-        let e = r.get(name, &runtime, &BackendSettings::from([("nope".to_owned(), "1".to_owned())])).unwrap_err();
+        let e =
+            r.get(name, &runtime, &BackendSettings::from([("nope".to_owned(), "1".to_owned())])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}");
         assert!(e.help().unwrap().starts_with("its settings are: "), "{name}: {e:?}");
     }

@@ -133,9 +133,11 @@ impl Fixture {
         let client = Client::try_from(config).unwrap();
         let runtime = Runtime::new(self.dir.path().join(state), self.dir.path().join("cache"))
             .with_settings(SettingsLayers::none());
-        let mut settings = Settings::default();
-        settings.backoff = Backoff::fast();
-        settings.git_remote = Some(format!("file://{}", self.remote().display()));
+        let settings = Settings {
+            backoff: Backoff::fast(),
+            git_remote: Some(format!("file://{}", self.remote().display())),
+            ..Settings::default()
+        };
         Arc::new(KonfluxBackend::new(self.strategy, &runtime, client, NS, settings))
     }
 
@@ -200,7 +202,9 @@ pub async fn start_build(
     let (sink, mut events) = EventSink::channel();
     let task = tokio::spawn(async move { backend.build(&planned, &BuildOptions::default(), sink).await });
     let first = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap();
-    let EventKind::RunStarted { run } = first.kind else { panic!("the first event is run_started: {first:?}") };
+    let EventKind::RunStarted { run } = first.kind else {
+        panic!("the first event is run_started: {first:?}")
+    };
     (task, run)
 }
 

@@ -17,4 +17,3 @@ pub fn run(args: BackendsArgs, registry: &BackendRegistry) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
-

@@ -11,7 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use okd_core::{
     Result,
-    backend::{BackendPlanOptions, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport},
+    backend::{
+        BackendPlanOptions, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport,
+    },
 };
 use okd_runtime::BackendRegistry;
 
@@ -23,7 +25,8 @@ use crate::{
 
 pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
+    let (_, backend) =
+        context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
     options.only = args.only.clone();

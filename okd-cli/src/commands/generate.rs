@@ -43,4 +43,3 @@ pub async fn run(args: GenerateArgs) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
-

@@ -17,4 +17,3 @@ pub async fn run(args: GraphArgs) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
-

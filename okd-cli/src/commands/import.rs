@@ -48,4 +48,3 @@ fn finish_import<T: serde::Serialize>(
     eprint!("{report}");
     Ok(0)
 }
-

@@ -30,4 +30,3 @@ pub async fn run(args: PlanArgs, registry: &BackendRegistry) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
-

@@ -13,7 +13,8 @@ use crate::{
 
 pub async fn run(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
-    let (_, backend) = context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
+    let (_, backend) =
+        context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
     let out = &args.out;
     if out.exists()

@@ -20,10 +20,10 @@ pub async fn status(args: RunArgs, registry: &BackendRegistry) -> Result<u8> {
     if args.output == ListOutput::Json {
         return print(&to_json(&status)?).map(|_| 0);
     }
-    let mut text = format!("run {}: {}\n", status.run, state_name(status.state));
+    let mut text = format!("run {}: {}\n", status.run, RunState::as_str(status.state));
     for c in &status.components {
         let detail = c.reason.as_deref().or(c.image.as_deref()).unwrap_or("");
-        text.push_str(&format!("  {:<28} {:<10} {detail}\n", c.name, outcome_name(c.outcome)));
+        text.push_str(&format!("  {:<28} {:<10} {detail}\n", c.name, Outcome::as_str(c.outcome)));
     }
     print(&text)?;
     Ok(0)
@@ -55,10 +55,8 @@ pub fn list(args: RunsArgs) -> Result<u8> {
         print(&format!("no runs recorded in {}\n", store.location()))?;
         return Ok(0);
     }
-    let mut text = format!(
-        "{:<40} {:<16} {:<24} {:<10} {:>5}  STARTED\n",
-        "RUN", "BACKEND", "RELEASE", "STATE", "COMP"
-    );
+    let mut text =
+        format!("{:<40} {:<16} {:<24} {:<10} {:>5}  STARTED\n", "RUN", "BACKEND", "RELEASE", "STATE", "COMP");
     for r in &runs {
         let release = match (&r.release, &r.version) {
             (Some(name), Some(version)) => format!("{name} {version}"),
@@ -70,28 +68,10 @@ pub fn list(args: RunsArgs) -> Result<u8> {
             r.run.0,
             r.backend,
             release,
-            state_name(r.state),
+            RunState::as_str(r.state),
             r.components
         ));
     }
     print(&text)?;
     Ok(0)
-}
-
-fn state_name(state: RunState) -> &'static str {
-    match state {
-        RunState::Running => "running",
-        RunState::Finished => "finished",
-        RunState::Cancelled => "cancelled",
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Succeeded => "succeeded",
-        Outcome::Reused => "reused",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-        Outcome::Cancelled => "cancelled",
-    }
 }

@@ -28,4 +28,3 @@ pub async fn run(args: &ReleaseArgs) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
-

@@ -139,6 +139,19 @@ pub enum Outcome {
     Cancelled,
 }
 
+impl Outcome {
+    /// The name in JSON output and in the run store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Reused => "reused",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// One component's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComponentResult {
@@ -201,6 +214,17 @@ pub enum RunState {
     Finished,
     /// Stopped by `cancel`.
     Cancelled,
+}
+
+impl RunState {
+    /// The name in JSON output and in the run store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// What `status` returns.

@@ -90,7 +90,10 @@ pub fn tags_from_run(
                     if status.run.0.is_empty() {
                         format!("payload component {} has no built image", component.name)
                     } else {
-                        format!("payload component {} has no built image in run {}", component.name, status.run)
+                        format!(
+                            "payload component {} has no built image in run {}",
+                            component.name, status.run
+                        )
                     },
                 ));
             }

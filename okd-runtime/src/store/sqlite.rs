@@ -134,12 +134,13 @@ impl RunStore for SqliteRunStore {
     }
 
     fn record_build(&self, record: &BuildRecord) -> Result<()> {
-        let log = match &record.log {
-            None => None,
-            Some(path) => Some(path.to_str().ok_or_else(|| {
-                Error::invalid(format!("build log path {} is not UTF-8", path.display()))
-            })?),
-        };
+        let log =
+            match &record.log {
+                None => None,
+                Some(path) => Some(path.to_str().ok_or_else(|| {
+                    Error::invalid(format!("build log path {} is not UTF-8", path.display()))
+                })?),
+            };
         self.write("record a build", |tx| {
             tx.execute(
                 "INSERT INTO builds (backend, fingerprint, component, image, build_ref, digest, built_at, log)
@@ -248,7 +249,7 @@ impl RunStore for SqliteRunStore {
                 params![
                     run.0,
                     result.name,
-                    outcome_name(result.outcome),
+                    Outcome::as_str(result.outcome),
                     result.image,
                     result.digest,
                     result.reason,
@@ -271,7 +272,7 @@ impl RunStore for SqliteRunStore {
         self.write("finish a run", |tx| {
             let changed = tx.execute(
                 "UPDATE runs SET state = ?2, updated = ?3, finished = ?4 WHERE run = ?1",
-                params![run.0, state_name(state), now, finished],
+                params![run.0, RunState::as_str(state), now, finished],
             )?;
             if changed == 0 {
                 return Err(not_found(run).into());
@@ -517,22 +518,4 @@ fn time(t: Timestamp) -> String {
 
 fn not_found(run: &RunId) -> Error {
     Error::new(ErrorKind::NotFound, format!("run {run} is not in the state database"))
-}
-
-fn state_name(state: RunState) -> &'static str {
-    match state {
-        RunState::Running => "running",
-        RunState::Finished => "finished",
-        RunState::Cancelled => "cancelled",
-    }
-}
-
-fn outcome_name(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Succeeded => "succeeded",
-        Outcome::Reused => "reused",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-        Outcome::Cancelled => "cancelled",
-    }
 }
