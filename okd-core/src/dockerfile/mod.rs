@@ -12,6 +12,7 @@
 //! ARGs and `--build-arg` overrides, `$VAR` expansion in FROM (see [`expand`]), and the
 //! resolution of `FROM <stage>` / `--from=<stage or index>` to earlier stages.
 
+mod compat;
 pub mod expand;
 mod mount;
 mod parse;

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, ops::Range, path::Path};
 
 use parse_dockerfile::{Flag, Instruction};
 
-use super::{ArgDecl, Dockerfile, ImageRef, RefKind, RefTarget, Stage, expand, mount};
+use super::{ArgDecl, Dockerfile, ImageRef, RefKind, RefTarget, Stage, compat, expand, mount};
 use crate::{Error, Location, Result};
 
 const EXPAND_HELP: &str = "okd-build expands $VAR, ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}, \
@@ -17,9 +17,11 @@ pub(super) fn parse(path: &Path, text: &str, build_args: &BTreeMap<String, Strin
     // parse-dockerfile skips a UTF-8 byte order mark and reports spans relative to the text
     // after it; `base` shifts them back so that spans index the text we were given.
     let base = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-    let body = &text[base..];
     let lines = LineIndex::new(text, base);
-    let parsed = parse_dockerfile::parse(body).map_err(|e| syntax_error(path, &lines, &e))?;
+    // The parser sees what BuildKit reads: here-documents blanked wherever BuildKit finds them,
+    // empty exec forms accepted (see `compat`); offsets are unchanged.
+    let masked = compat::mask(text).map_err(|u| unterminated(path, &lines, &u))?;
+    let parsed = parse_dockerfile::parse(&masked[base..]).map_err(|e| syntax_error(path, &lines, &e))?;
     let escape = parsed.parser_directives.escape.as_ref().map_or('\\', |d| d.value.value);
     let mut cx = Cx {
         path,
@@ -357,6 +359,15 @@ fn no_from(path: &Path) -> Error {
         format!("no FROM instruction in {}", path.display()),
         "every Dockerfile needs at least one FROM instruction; only ARGs, comments and parser \
          directives may come before it",
+    )
+}
+
+fn unterminated(path: &Path, lines: &LineIndex<'_>, u: &compat::Unterminated) -> Error {
+    let (line, column) = lines.line_col(u.offset);
+    Error::invalid_at(
+        Location::new(path, line, column),
+        format!("invalid Dockerfile: unterminated here-document: no line '{}' ends it", u.delimiter),
+        format!("end the here-document with '{}' alone on a line", u.delimiter),
     )
 }
 

@@ -421,3 +421,53 @@ fn from_end_is_after_continuations_and_the_line_break() {
     let text = "\u{feff}FROM a\nRUN x\n";
     assert_eq!(ends(text), [text.find("RUN").unwrap()]);
 }
+
+/// BuildKit finds here-documents in any word of RUN, COPY and ADD, so their bodies are never
+/// instructions, and a rewrite leaves them byte-identical.
+#[test]
+fn heredocs_anywhere_in_the_line_hide_their_bodies() {
+    let text = "FROM registry.ci.openshift.org/ocp/4.17:base AS base\n\
+                RUN cat <<EOT > /etc/x\nFROM not-real:1\nEOT\n\
+                RUN python3 <<EOF\nprint('COPY --from=fake a b')\nEOF\n\
+                RUN <<'EOF' <<B cat\nFROM one:1\nEOF\nFROM two:2\nB\n\
+                RUN --mount=type=bind,from=registry.ci.openshift.org/ocp/4.17:tools,source=/,target=/t \\\n\
+                \x20   bash <<'EOF'\nFROM three:3\nEOF\n\
+                COPY --from=base <<EOT /etc/y\nFROM four:4\nEOT\n\
+                FROM base\n";
+    let df = ok(text);
+    let raws: Vec<&str> = df.refs.iter().map(|r| r.raw.as_str()).collect();
+    assert_eq!(
+        raws,
+        [
+            "registry.ci.openshift.org/ocp/4.17:base",
+            "registry.ci.openshift.org/ocp/4.17:tools",
+            "base",
+            "base"
+        ],
+        "{:?}",
+        df.refs
+    );
+    assert_eq!(df.stages.len(), 2, "no FROM inside a body starts a stage");
+    let edits: Vec<Edit> = df
+        .refs
+        .iter()
+        .filter(|r| r.raw.starts_with("registry."))
+        .map(|r| Edit { span: r.span.clone(), replacement: "quay.io/okd/scos:4.17".into() })
+        .collect();
+    let rewritten = rewrite(text, &edits).unwrap();
+    for body in ["FROM not-real:1\n", "print('COPY --from=fake a b')\n", "FROM one:1\nEOF\nFROM two:2\n"] {
+        assert!(rewritten.contains(body), "bodies stay byte-identical: {rewritten}");
+    }
+    assert_eq!(rewritten.matches("quay.io/okd/scos:4.17").count(), 2, "{rewritten}");
+    let e = err("FROM a\nRUN cat <<EOT > /etc/x\nnever ends\n");
+    assert_eq!(at(&e), (2, 9), "{e:?}");
+    assert!(e.message().contains("here-document") && e.message().contains("EOT"), "{}", e.message());
+}
+
+/// `ENTRYPOINT []` (and `CMD []`) reset the parent's, which BuildKit allows.
+#[test]
+fn empty_exec_forms_are_legal() {
+    let df = ok("FROM quay.io/openshift/origin-cli:4.17\nENTRYPOINT []\nENTRYPOINT [ ]\nCMD []\n");
+    assert_eq!(df.refs.len(), 1);
+    assert_eq!(df.instruction_count, 4);
+}
