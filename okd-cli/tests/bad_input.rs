@@ -491,6 +491,40 @@ fn rewrite_replace_without_equals_is_a_usage_error() {
 }
 
 #[test]
+fn rewrite_refuses_a_new_reference_that_is_empty_or_has_spaces() {
+    let usage = "dockerfile rewrite {dir}/components/app/Dockerfile --replace old:1=";
+    unlocated(|_| {}, usage, &["--replace old:1=", "\"\" is not an image reference"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("Dockerfile");
+    std::fs::write(&file, "FROM old:1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["dockerfile", "rewrite", file.to_str().unwrap(), "--replace", "old:1=has space"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"has space\" is not an image reference"));
+}
+
+#[test]
+fn rewrite_warns_when_a_replace_matches_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("Dockerfile");
+    std::fs::write(&file, "FROM quay.io/a:1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["dockerfile", "rewrite", file.to_str().unwrap(), "--replace", "quay.io/b:1=quay.io/c:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "FROM quay.io/a:1\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: --replace quay.io/b:1=") && stderr.contains("nothing replaced"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn plan_with_unknown_backend_lists_the_known_ones() {
     let must_say = ["unknown backend 'nope'", "= help: known backends: ", "local"];
     unlocated(|_| {}, "plan {dir}/release.yaml --backend nope", &must_say).unwrap_or_else(|e| panic!("{e}"));

@@ -21,8 +21,28 @@ pub fn run(cmd: DockerfileCommand) -> Result<u8> {
             print(&out)?;
         }
         DockerfileCommand::Rewrite { file, replace, build_args, in_place } => {
+            // A new reference must be one image reference: an empty one, or one with spaces,
+            // would leave a FROM line that no engine reads.
+            for (old, new) in &replace {
+                if new.is_empty() || new.chars().any(char::is_whitespace) {
+                    return Err(Error::invalid(format!(
+                        "--replace {old}={new}: {new:?} is not an image reference"
+                    ))
+                    .with_help(
+                        "write --replace OLD=NEW with NEW a reference such as quay.io/okd/scos-base:4.17",
+                    ));
+                }
+            }
             let (text, parsed) = read_dockerfile(&file, build_args)?;
             let map: BTreeMap<String, String> = replace.into_iter().collect();
+            for old in map.keys() {
+                if !parsed.refs.iter().any(|r| &r.expanded == old || &r.raw == old) {
+                    eprintln!(
+                        "warning: --replace {old}=...: {} names no such image; nothing replaced for it",
+                        file.display()
+                    );
+                }
+            }
             let edits: Vec<dockerfile::Edit> = parsed
                 .refs
                 .iter()

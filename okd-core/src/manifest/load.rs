@@ -171,6 +171,9 @@ impl Loader<'_> {
                 "name a variant, e.g. scos, or remove the key",
             )?;
         }
+        if let Some(v) = &variant {
+            self.check_variant(v, raw.variant.as_ref().filter(|_| options.variant.is_none()), components)?;
+        }
         let components = components
             .iter()
             .map(|c| self.component(&c.value, &arches, variant.as_deref(), &scope))
@@ -187,6 +190,41 @@ impl Loader<'_> {
             replace,
             components,
         })
+    }
+
+    /// A variant no component defines would silently pick every default Dockerfile: a typo
+    /// (`socs`) must be an error that lists the variants there are.
+    fn check_variant(
+        &self,
+        variant: &str,
+        written: Option<&S<String>>,
+        components: &[S<super::raw::RawComponent>],
+    ) -> Result<()> {
+        let known: std::collections::BTreeSet<&str> =
+            components.iter().flat_map(|c| c.value.variants.keys().map(String::as_str)).collect();
+        if known.contains(variant) {
+            return Ok(());
+        }
+        let (what, help) = if variant.is_empty() {
+            (
+                "the variant name is empty".to_owned(),
+                "name a variant, e.g. scos, or remove the key".to_owned(),
+            )
+        } else {
+            (format!("no component defines the variant '{variant}'"), String::new())
+        };
+        let help = match (help.is_empty(), known.is_empty()) {
+            (false, _) => help,
+            (true, true) => "this manifest defines no variants: remove `variant` (or --variant)".to_owned(),
+            (true, false) => {
+                format!("known variants: {}", known.iter().copied().collect::<Vec<_>>().join(", "))
+            }
+        };
+        match written {
+            Some(v) => self.fail(v.referenced, what, help),
+            None => Err(Error::invalid(format!("--variant {variant:?}: {what} in {}", self.path.display()))
+                .with_help(help)),
+        }
     }
 
     pub(super) fn arches(&self, list: &S<Vec<S<String>>>) -> Result<Vec<String>> {
@@ -257,6 +295,13 @@ impl Loader<'_> {
                     s.image.referenced,
                     format!("stream '{name}' has an empty image"),
                     "give the pull spec builds should use",
+                )?;
+            }
+            if s.image.value.chars().any(char::is_whitespace) {
+                self.fail(
+                    s.image.referenced,
+                    format!("stream '{name}': image '{}' has spaces", s.image.value),
+                    "an image reference has no spaces: write e.g. quay.io/centos/centos:stream9",
                 )?;
             }
             for alias in &s.aliases {

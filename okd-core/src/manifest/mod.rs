@@ -98,6 +98,9 @@ impl Target {
         match kind {
             "member" => Ok(Target::Member(rest.to_owned())),
             "stream" => Ok(Target::Stream(rest.to_owned())),
+            "image" if rest.chars().any(char::is_whitespace) => {
+                Err(format!("'{text}': an image reference has no spaces"))
+            }
             "image" => Ok(Target::Image(rest.to_owned())),
             _ => Err(format!("'{text}' has an unknown target kind '{kind}'")),
         }

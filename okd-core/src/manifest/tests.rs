@@ -58,11 +58,36 @@ fn a_good_manifest_loads_with_defaults_and_the_variant_applied() {
 }
 
 #[test]
-fn the_variant_can_be_overridden_and_a_missing_variant_means_the_base_values() {
-    let r = load_ok(GOOD, Some("okd"));
+fn the_variant_can_be_overridden_and_components_without_it_keep_their_base_values() {
+    let text = GOOD.replace(
+        "  - name: base\n    source: { path: components/base }\n",
+        "  - name: base\n    source: { path: components/base }\n    variants: { okd: { context: okd } }\n",
+    );
+    let r = load_ok(&text, Some("okd"));
     let cli = r.component("cli").unwrap();
     assert_eq!(r.variant.as_deref(), Some("okd"));
     assert_eq!((cli.dockerfile.as_str(), cli.build_args["TAGS"].as_str()), ("Dockerfile", "ocp"));
+    assert_eq!(r.component("base").unwrap().context, "okd");
+}
+
+/// A variant no component defines would silently build every default Dockerfile (issue 11):
+/// from the manifest it is located, from --variant it names the flag, and both list the known.
+#[test]
+fn a_variant_no_component_defines_is_an_error_listing_the_known_ones() {
+    let e = load_err(&GOOD.replace("variant: scos", "variant: socs"));
+    assert_eq!(e.location().map(|l| l.line), Some(3), "{e:?}");
+    assert!(e.message().contains("'socs'"), "{e}");
+    assert_eq!(e.help(), Some("known variants: scos"));
+    for flag in ["socs", ""] {
+        let options = LoadOptions { variant: Some(flag.to_owned()) };
+        let e = load_str(Path::new("release.yaml"), GOOD, &options).unwrap_err();
+        assert!(e.message().starts_with("--variant"), "{e}");
+        assert!(
+            e.help()
+                .is_some_and(|h| h.contains("scos") || h.contains("empty") || h.contains("name a variant")),
+            "{e:?}"
+        );
+    }
 }
 
 #[test]
@@ -118,4 +143,17 @@ fn errors_point_at_the_offending_value() {
         assert_eq!((at.file.as_path(), at.line), (Path::new("release.yaml"), *line), "{e}");
         assert!(e.help().is_some_and(|h| !h.is_empty()));
     }
+}
+
+/// An image reference with a space would reach a FROM line no engine reads (issue 11).
+#[test]
+fn image_references_with_spaces_are_refused() {
+    let e =
+        load_err(&GOOD.replace("image: localhost/okd-mini/busybox:1.36", "image: \"localhost/x:has space\""));
+    assert!(e.message().contains("has spaces"), "{e}");
+    assert_eq!(e.location().map(|l| l.line), Some(7), "{e:?}");
+    let text = GOOD.replace(": member:base\ncomponents", ": \"image:quay.io/a b\"\ncomponents");
+    assert_ne!(text, GOOD);
+    let e = load_err(&text);
+    assert!(e.message().contains("no spaces"), "{e}");
 }
