@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Bad input for the real `okd` binary. Every case builds a small release in a fresh tempdir,
 //! breaks one thing and checks that `okd`:
 //!
