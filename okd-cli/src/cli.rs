@@ -101,6 +101,13 @@ Example:\n  okd cancel okd-mini-local-a67e5ed5767c --backend local")]
     /// Tools on single Dockerfiles: list FROM references, rewrite them.
     #[command(subcommand)]
     Dockerfile(DockerfileCommand),
+    /// Print okd's version, the commit it was built from and the backends it knows.
+    #[command(after_help = "Example:\n  okd version --output json")]
+    Version {
+        /// `table` or `json`.
+        #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+        output: ListOutput,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  okd completions bash > /etc/bash_completion.d/okd")]
     Completions {

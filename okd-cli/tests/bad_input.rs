@@ -618,3 +618,31 @@ fn fifo_in_build_context_does_not_hang() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 2)) && !stderr.contains("panicked"), "stderr:\n{stderr}");
 }
+
+/// A file where a folder is needed is bad input (exit 2) naming the path, not a failed build.
+#[test]
+fn a_file_as_the_state_folder_is_exit_2_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-folder");
+    std::fs::write(&file, "x").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["runs", "--state", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("state folder {} is a file", file.display())), "{stderr}");
+}
+
+#[test]
+fn version_names_the_commit_and_every_backend() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["version", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["commit"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+    assert_eq!(v["backends"].as_array().unwrap().len(), 6, "{v}");
+}

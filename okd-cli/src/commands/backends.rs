@@ -17,3 +17,38 @@ pub fn run(args: BackendsArgs, registry: &BackendRegistry) -> Result<u8> {
     print(&text)?;
     Ok(0)
 }
+
+/// `okd version`: the version, the commit built from, and each backend with its status.
+pub fn version(output: ListOutput, registry: &BackendRegistry) -> Result<u8> {
+    let backends: Vec<serde_json::Value> = registry
+        .infos()
+        .into_iter()
+        .map(|i| serde_json::json!({ "name": i.name, "maturity": i.maturity }))
+        .collect();
+    let version = env!("CARGO_PKG_VERSION");
+    let commit = env!("OKD_BUILD_COMMIT");
+    let text = match output {
+        ListOutput::Json => output::to_json(
+            &serde_json::json!({ "version": version, "commit": commit, "backends": backends }),
+        )?,
+        ListOutput::Table => {
+            let list: Vec<String> = registry
+                .infos()
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{} ({})",
+                        i.name,
+                        serde_json::to_value(i.maturity)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!("okd {version} (commit {commit})\nbackends: {}\n", list.join(", "))
+        }
+    };
+    print(&text)?;
+    Ok(0)
+}

@@ -36,6 +36,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Backends(args) => backends::run(args, registry),
         Command::Dockerfile(cmd) => dockerfile::run(cmd),
         Command::Import(cmd) => import::run(cmd),
+        Command::Version { output } => backends::version(output, registry),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut crate::cli::Cli::command(), "okd", &mut buf);
