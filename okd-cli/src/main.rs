@@ -56,14 +56,36 @@ fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
+/// okd-build's own crates: without -v only their warnings reach the user; library log lines
+/// (kube, hyper, oci-client, ...) need -v or OKD_LOG.
+const OWN_CRATES: [&str; 7] =
+    ["okd", "okd_core", "okd_runtime", "backend_local", "backend_konflux", "backend_prow", "backend_argo"];
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+        0 => OWN_CRATES.map(|c| format!("{c}=warn")).join(","),
+        1 => "info".to_owned(),
+        2 => "debug".to_owned(),
+        _ => "trace".to_owned(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OKD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = match std::env::var("OKD_LOG") {
+        Ok(text) if !text.trim().is_empty() => match tracing_subscriber::EnvFilter::try_new(&text) {
+            Ok(filter) => filter,
+            Err(e) => {
+                eprintln!(
+                    "warning: OKD_LOG={text:?} is not a log filter ({e}); using the default. \
+                     Write e.g. OKD_LOG=debug or OKD_LOG=okd_runtime=debug,kube=info"
+                );
+                tracing_subscriber::EnvFilter::new(default)
+            }
+        },
+        _ => tracing_subscriber::EnvFilter::new(default),
+    };
+    // Colour codes only for a person at a terminal, never into a CI log or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -646,3 +646,17 @@ fn version_names_the_commit_and_every_backend() {
     assert!(v["commit"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
     assert_eq!(v["backends"].as_array().unwrap().len(), 6, "{v}");
 }
+
+/// A bad OKD_LOG is reported, and the command still runs with the default filter.
+#[test]
+fn a_bad_okd_log_is_reported() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args(["version"])
+        .env("OKD_LOG", "okd_core=notalevel")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: OKD_LOG=\"okd_core=notalevel\" is not a log filter"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes off a terminal: {stderr}");
+}
