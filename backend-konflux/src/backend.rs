@@ -18,7 +18,7 @@ use okd_core::{
     },
     plan::Plan,
     registry::BackendSettings,
-    source::{SourceOptions, read_sources},
+    source::read_sources,
 };
 use okd_runtime::{RemoteRuns, RunDriver, Runtime};
 use tokio::sync::OnceCell;
@@ -282,8 +282,7 @@ impl BuildBackend for KonfluxBackend {
             Strategy::Konflux => None,
             // Planning read (and fetched) every source; generating reads them again from there.
             Strategy::DoozerKonflux => {
-                let options = SourceOptions { offline: true, cache_dir: cache_dir.clone(), jobs: 8 };
-                Some(read_sources(&core.release, &options).await?)
+                Some(read_sources(&core.release, &self.runtime.source_options()).await?)
             }
         };
         let following = Arc::new(Mutex::new(BTreeSet::new()));

@@ -295,10 +295,7 @@ pub fn backends_table(infos: &[BackendInfo]) -> String {
         .collect();
         rows.push(vec![
             info.name.to_owned(),
-            serde_json::to_value(info.maturity)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            info.maturity.as_str().to_owned(),
             serde_json::to_value(a.trigger_model)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

@@ -52,7 +52,13 @@ impl StoreHandle {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let dir = self.0.dir.as_deref().unwrap_or_else(|| Path::new("."));
+        // A handle made from a store always has it; only `open_on_use` gets here.
+        let dir = self.0.dir.as_deref().ok_or_else(|| {
+            okd_core::Error::new(
+                okd_core::ErrorKind::Internal,
+                "a run store handle with neither store nor folder",
+            )
+        })?;
         let store: Arc<dyn RunStore> = Arc::new(SqliteRunStore::open(dir)?);
         *slot = Some(store.clone());
         Ok(store)

@@ -32,20 +32,8 @@ pub fn version(output: ListOutput, registry: &BackendRegistry) -> Result<u8> {
             &serde_json::json!({ "version": version, "commit": commit, "backends": backends }),
         )?,
         ListOutput::Table => {
-            let list: Vec<String> = registry
-                .infos()
-                .iter()
-                .map(|i| {
-                    format!(
-                        "{} ({})",
-                        i.name,
-                        serde_json::to_value(i.maturity)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
+            let list: Vec<String> =
+                registry.infos().iter().map(|i| format!("{} ({})", i.name, i.maturity.as_str())).collect();
             format!("okd {version} (commit {commit})\nbackends: {}\n", list.join(", "))
         }
     };

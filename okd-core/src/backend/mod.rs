@@ -49,6 +49,16 @@ pub enum Maturity {
     Working,
 }
 
+impl Maturity {
+    /// The name in JSON output and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Maturity::Skeleton => "skeleton",
+            Maturity::Working => "working",
+        }
+    }
+}
+
 /// Settings for [`BuildBackend::plan`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
