@@ -30,7 +30,7 @@ echo
 echo "== okd build again: every fingerprint was built before, so nothing is rebuilt"
 $okd build "$release" --backend local --state "$state"
 echo
-echo "== okd runs $release: both runs, recorded in the run store every backend shares"
+echo "== okd runs $release: the run store every backend shares (the rebuild of the same inputs was the same run)"
 $okd runs "$release" --state "$state"
 echo
 echo "== okd payload assemble $release --backend local   (the latest local run of the release)"

@@ -55,19 +55,25 @@ pub fn list(args: RunsArgs) -> Result<u8> {
         print(&format!("no runs recorded in {}\n", store.location()))?;
         return Ok(0);
     }
-    let mut text =
-        format!("{:<40} {:<16} {:<24} {:<10} {:>5}  STARTED\n", "RUN", "BACKEND", "RELEASE", "STATE", "COMP");
+    let release = |r: &okd_runtime::store::RunSummary| match (&r.release, &r.version) {
+        (Some(name), Some(version)) => format!("{name} {version}"),
+        _ => "-".to_owned(),
+    };
+    // Columns as wide as their widest cell, so long run ids and versions stay aligned.
+    let run_w = runs.iter().map(|r| r.run.0.len()).max().unwrap_or(0).max(3);
+    let backend_w = runs.iter().map(|r| r.backend.len()).max().unwrap_or(0).max(7);
+    let release_w = runs.iter().map(|r| release(r).len()).max().unwrap_or(0).max(7);
+    let mut text = format!(
+        "{:<run_w$}  {:<backend_w$}  {:<release_w$}  {:<9}  {:>4}  STARTED\n",
+        "RUN", "BACKEND", "RELEASE", "STATE", "COMP"
+    );
     for r in &runs {
-        let release = match (&r.release, &r.version) {
-            (Some(name), Some(version)) => format!("{name} {version}"),
-            _ => "-".to_owned(),
-        };
         let started = r.started.round(jiff::Unit::Second).unwrap_or(r.started);
         text.push_str(&format!(
-            "{:<40} {:<16} {:<24} {:<10} {:>5}  {started}\n",
+            "{:<run_w$}  {:<backend_w$}  {:<release_w$}  {:<9}  {:>4}  {started}\n",
             r.run.0,
             r.backend,
-            release,
+            release(r),
             RunState::as_str(r.state),
             r.components
         ));
