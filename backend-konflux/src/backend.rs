@@ -258,7 +258,7 @@ impl BuildBackend for KonfluxBackend {
             Strategy::Konflux => render::konflux_artifacts(&plan, &self.settings)?,
             Strategy::DoozerKonflux => render::doozer_artifacts(&plan, &self.settings)?,
         };
-        Ok(BackendPlan { backend: self.strategy.name(), core: plan, artifacts })
+        Ok(BackendPlan::new(self.strategy.name(), plan, artifacts))
     }
 
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {

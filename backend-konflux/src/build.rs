@@ -23,7 +23,6 @@ use crate::{
     Strategy,
     client::{Cluster, Kind, Watched},
     config::Settings,
-    git,
     names::pinned,
     render::{
         View, build_branch,
@@ -340,7 +339,7 @@ async fn generate_and_push(job: &Step<'_>, planned: &PlannedComponent) -> Result
         .ok_or_else(|| Error::new(ErrorKind::Internal, format!("nothing generated for '{name}'")))?;
     let branch = build_branch(&job.plan, name);
     let message = format!("okd-build: {name} of {} {}", job.plan.release.name, job.plan.release.version);
-    let commit = git::push_tree(&dir, &remote, &branch, &message, job.timestamp).await;
+    let commit = okd_runtime::git::push_tree(&dir, &remote, &branch, &message, job.timestamp).await;
     let _ = std::fs::remove_dir_all(&out);
     let commit = commit?;
     job.log(name, format!("pushed generated sources to {remote} {branch} at {commit}"));

@@ -14,7 +14,6 @@ mod backend;
 mod build;
 mod client;
 pub mod config;
-mod git;
 mod import;
 mod names;
 mod render;

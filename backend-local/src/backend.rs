@@ -77,7 +77,7 @@ impl BuildBackend for LocalBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let artifacts = rewritten_dockerfiles(&plan);
-        Ok(BackendPlan { backend: LOCAL, core: plan, artifacts })
+        Ok(BackendPlan::new(LOCAL, plan, artifacts))
     }
 
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {

@@ -303,3 +303,24 @@ mod tests {
         assert!(Error::new(ErrorKind::Conflict, "x").set_retryable(true).is_retryable());
     }
 }
+
+/// Something that did not stop the work but that the user should see, with the file and line it
+/// is about: what an importer could not map, what a backend cannot express.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Warning {
+    /// The file (a manifest, a Dockerfile, an imported configuration).
+    pub file: PathBuf,
+    /// 1-based line; 0 when the warning is about the whole file.
+    pub line: u32,
+    /// What was not mapped or expressed, and what happens instead.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
+}

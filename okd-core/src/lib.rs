@@ -22,4 +22,4 @@ pub mod registry;
 pub mod resolve;
 pub mod source;
 
-pub use error::{Error, ErrorKind, Location, Result};
+pub use error::{Error, ErrorKind, Location, Result, Warning};

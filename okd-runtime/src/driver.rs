@@ -93,6 +93,14 @@ pub trait ComponentBuilder: Send + Sync {
 
     /// Builds `component`, whose parents have succeeded, to the end.
     async fn build(&self, run: &RunContext, component: &PlannedComponent) -> Result<Built>;
+
+    /// Components that one remote job builds together (a Prow job builds every image of a
+    /// repository's config), by name. The driver then starts a group only when every parent
+    /// of every member outside the group is done, so the job sees all of them; a group member
+    /// whose outside parent failed is skipped with the rest of the group. Default: none.
+    fn built_together(&self, _plan: &Plan) -> Vec<Vec<String>> {
+        Vec::new()
+    }
 }
 
 /// The remote side of a backend's runs, which any process can reach.
@@ -201,10 +209,11 @@ impl RunDriver {
         let started = Timestamp::now();
         let indices: Vec<usize> = selected.iter().map(|c| c.index).collect();
         let jobs = if options.jobs == 0 { self.default_jobs } else { options.jobs };
-        let priority = priority(&core.graph, &store.last_build_times(self.backend)?);
+        let graph = grouped_graph(&core.graph, &builder.built_together(&core))?;
+        let priority = priority(&graph, &store.last_build_times(self.backend)?);
         let ctx = Arc::new(ctx);
         let results = schedule::run_by_priority(
-            &core.graph,
+            &graph,
             Some(&indices),
             jobs,
             &priority,
@@ -350,6 +359,32 @@ async fn build_one(ctx: Arc<RunContext>, builder: Arc<dyn ComponentBuilder>, i: 
         })?;
     }
     Ok(built)
+}
+
+/// `graph` with every member of a group depending on every parent of the group from outside
+/// it. A cycle between groups (repository A builds on B and B on A) is an input error: no
+/// order of whole-group jobs satisfies it.
+pub fn grouped_graph(graph: &BuildGraph, groups: &[Vec<String>]) -> Result<BuildGraph> {
+    let names: Vec<String> = (0..graph.len()).map(|i| graph.name(i).to_owned()).collect();
+    let mut edges: Vec<(usize, usize)> =
+        (0..graph.len()).flat_map(|c| graph.parents(c).iter().map(move |&p| (p, c))).collect();
+    if groups.iter().all(|g| g.len() < 2) {
+        return Ok(graph.clone());
+    }
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    for group in groups {
+        let members: Vec<usize> = group.iter().filter_map(|n| index.get(n.as_str()).copied()).collect();
+        let outside: Vec<usize> = members
+            .iter()
+            .flat_map(|&m| graph.parents(m).iter().copied())
+            .filter(|p| !members.contains(p))
+            .collect();
+        edges.extend(members.iter().flat_map(|&m| outside.iter().map(move |&p| (p, m))));
+    }
+    BuildGraph::new(names, edges).map_err(|e| {
+        Error::invalid(format!("components built together by one job depend on each other across jobs: {}", e.message()))
+            .with_help("one remote job builds a whole group (a Prow job builds a repository's images); split the repository's images into configs of their own, or build with another backend")
+    })
 }
 
 /// Turns a cancel request that another process left in the store into a cancel of this run.

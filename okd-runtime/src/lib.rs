@@ -12,6 +12,7 @@
 //! Backends depend on okd-core and this crate, never on each other.
 
 pub mod driver;
+pub mod git;
 pub mod oci;
 pub mod retry;
 mod runtime;

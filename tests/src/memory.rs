@@ -299,7 +299,7 @@ impl BuildBackend for MemoryBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let artifacts = rewritten_dockerfiles(&plan);
-        Ok(BackendPlan { backend: MEMORY, core: plan, artifacts })
+        Ok(BackendPlan::new(MEMORY, plan, artifacts))
     }
 
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {

@@ -105,8 +105,7 @@ async fn skeletons_refuse_every_operation_explicitly() {
             continue;
         }
         let backend: Arc<dyn BuildBackend> = r.get(name, &runtime, &BackendSettings::new()).unwrap();
-        let backend_plan =
-            BackendPlan { backend: backend.info().name, core: core.clone(), artifacts: Vec::new() };
+        let backend_plan = BackendPlan::new(backend.info().name, core.clone(), Vec::new());
         let run = RunId("run-1".into());
         let errors = [
             backend.plan(core.clone(), &Default::default()).await.unwrap_err(),

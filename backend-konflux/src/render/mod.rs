@@ -323,10 +323,5 @@ pub(crate) fn shared_image_repo(plan: &Plan) -> String {
 
 /// Doozer's build branch of `component`: `art-<group>-assembly-stream-dgk-<component>`.
 pub(crate) fn build_branch(plan: &Plan, component: &str) -> String {
-    let options = okd_core::generate::GenerateOptions::new(
-        &plan.release,
-        std::path::PathBuf::new(),
-        Default::default(),
-    );
-    format!("art-{}-assembly-{}-dgk-{component}", options.group, options.assembly)
+    okd_core::generate::build_branch(&plan.release, component)
 }

@@ -87,6 +87,17 @@ pub struct BackendPlan {
     pub core: Arc<Plan>,
     /// Generated configuration.
     pub artifacts: Vec<Artifact>,
+    /// What the backend cannot express for this plan (a FROM its system cannot replace, a
+    /// source it cannot reach), each with the file and line it is about. `okd render` and
+    /// `okd plan` print them; `--strict` makes them errors.
+    pub warnings: Vec<crate::Warning>,
+}
+
+impl BackendPlan {
+    /// A plan with these artifacts and no warnings.
+    pub fn new(backend: &'static str, core: Arc<Plan>, artifacts: Vec<Artifact>) -> Self {
+        BackendPlan { backend, core, artifacts, warnings: Vec::new() }
+    }
 }
 
 /// What [`BuildBackend::render`] wrote.
@@ -96,6 +107,9 @@ pub struct RenderSummary {
     pub files: Vec<String>,
     /// Distinct repositories touched.
     pub repositories: usize,
+    /// The plan's warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::Warning>,
 }
 
 /// Settings for [`BuildBackend::build`].

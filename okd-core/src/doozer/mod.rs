@@ -42,16 +42,7 @@ impl ImportOptions {
     }
 }
 
-/// Something the importer could not map, with where it is.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Warning {
-    /// The ocp-build-data file.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: u32,
-    /// What was not mapped, and what the manifest does instead.
-    pub message: String,
-}
+pub use crate::error::Warning;
 
 /// An image file that did not become a component, and why.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -441,3 +441,10 @@ fn record(job: &Job, shared: &Shared, stamp: &Stamp) -> Result<String> {
     let value = serde_json::to_value(&record).map_err(internal)?;
     Ok(serde_json::to_string_pretty(&value).map_err(internal)? + "\n")
 }
+
+/// Doozer's build branch of `component`: `art-<group>-assembly-<assembly>-dgk-<component>`, the
+/// branch the generated source of a Doozer approach is pushed to.
+pub fn build_branch(release: &Release, component: &str) -> String {
+    let options = GenerateOptions::new(release, PathBuf::new(), SourceOptions::default());
+    format!("art-{}-assembly-{}-dgk-{component}", options.group, options.assembly)
+}

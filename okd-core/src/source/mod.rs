@@ -317,3 +317,43 @@ fn symlink(_: &Path, link: &Path) -> Result<()> {
     Err(Error::new(ErrorKind::NotImplemented, format!("cannot recreate the symlink {}", link.display()))
         .with_help("copy sources that contain symlinks on a Unix system"))
 }
+
+/// The `org` and `repo` of a clone URL: its last two path segments, `.git` dropped, for any
+/// scheme (`https://github.com/openshift/oc.git`, `git@github.com:openshift/oc`,
+/// `file:///tmp/src/openshift/oc`). CI systems name repositories this way (ci-operator's
+/// `<org>/<repo>`, Konflux's git-url), so a local file:// clone stands for its GitHub original.
+/// `None` when the path has fewer than two segments.
+pub fn org_repo(url: &str) -> Option<(String, String)> {
+    let trimmed = url.trim_end_matches('/');
+    let path = match trimmed.split_once("://") {
+        // `scheme://host/path`; file URLs have an empty host.
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
+        // scp-like `user@host:path`, else a plain path.
+        None => trimmed.split_once(':').map_or(trimmed, |(_, path)| path),
+    };
+    let path = path.trim_end_matches(".git");
+    let mut parts = path.rsplit('/').filter(|p| !p.is_empty());
+    let repo = parts.next()?;
+    let org = parts.next()?;
+    Some((org.to_owned(), repo.to_owned()))
+}
+
+#[cfg(test)]
+mod org_repo_tests {
+    use super::org_repo;
+
+    #[test]
+    fn last_two_segments_of_any_scheme() {
+        let pair = |o: &str, r: &str| Some((o.to_owned(), r.to_owned()));
+        assert_eq!(org_repo("https://github.com/openshift/oc.git"), pair("openshift", "oc"));
+        assert_eq!(org_repo("https://github.com/openshift/oc/"), pair("openshift", "oc"));
+        assert_eq!(org_repo("git@github.com:openshift/oc.git"), pair("openshift", "oc"));
+        assert_eq!(
+            org_repo("file:///tmp/x/openshift/cluster-dns-operator"),
+            pair("openshift", "cluster-dns-operator")
+        );
+        assert_eq!(org_repo("/srv/git/okd/installer.git"), pair("okd", "installer"));
+        assert_eq!(org_repo("file:///repo"), None);
+        assert_eq!(org_repo("https://github.com/"), None);
+    }
+}

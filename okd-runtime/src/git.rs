@@ -1,4 +1,4 @@
-//! Pushing a generated source tree to a branch of a git remote with the `git` command, as
+//! Pushing a generated source tree (Doozer + Konflux, Doozer + Prow) to a branch of a git remote with the `git` command, as
 //! Doozer's rebase force-pushes `art-<group>-assembly-<assembly>-dgk-<key>`. The user's own git
 //! configuration and credentials apply to the push.
 
@@ -38,7 +38,7 @@ async fn git(dir: &Path, args: &[&str], date: &str) -> Result<String> {
 
 /// Commits the whole of `dir` (which must not be a repository yet) as one commit dated `date`
 /// and force-pushes it to `branch` of `remote`. Returns the commit id.
-pub(crate) async fn push_tree(
+pub async fn push_tree(
     dir: &Path,
     remote: &str,
     branch: &str,

@@ -1,0 +1,226 @@
+//! app.ci through kube-rs: the ProwJobs a run triggered (one watch per run, which resumes after a
+//! drop and lists again after a 410), aborting them, and the integration ImageStream promotion
+//! writes to.
+
+use std::collections::{BTreeSet, HashMap};
+
+use futures::StreamExt;
+use kube::{
+    Api, Client,
+    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams},
+    runtime::{WatchStreamExt, watcher},
+};
+use okd_core::{Error, ErrorKind, Result};
+use okd_runtime::retry::{Backoff, retry};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::status::JobState;
+
+/// Consecutive watch errors (each after the watcher's own backoff) before the run gives up.
+const MAX_WATCH_ERRORS: u32 = 30;
+
+fn prowjobs() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("prow.k8s.io", "v1", "ProwJob"), "prowjobs")
+}
+
+fn imagestreams() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("image.openshift.io", "v1", "ImageStream"),
+        "imagestreams",
+    )
+}
+
+/// A kube-rs error in okd-build's terms.
+pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
+    let (kind, retryable, message) = match &error {
+        kube::Error::Api(status) => {
+            let kind = match status.code {
+                404 => ErrorKind::NotFound,
+                409 => ErrorKind::Conflict,
+                401 | 403 => ErrorKind::Unauthorized,
+                400 | 422 => ErrorKind::InvalidInput,
+                429 | 500..=599 => ErrorKind::Unavailable,
+                _ => ErrorKind::Internal,
+            };
+            (
+                kind,
+                matches!(status.code, 429 | 500..=599),
+                format!("{action}: {} ({})", status.message, status.code),
+            )
+        }
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
+            (ErrorKind::Unavailable, true, format!("{action}: the API server did not answer"))
+        }
+        kube::Error::Auth(_) => (ErrorKind::Unauthorized, false, format!("{action}: authentication failed")),
+        _ => (ErrorKind::Internal, false, format!("{action}: {error}")),
+    };
+    let error = Error::new(kind, message).set_retryable(retryable).with_source(error);
+    if kind == ErrorKind::Unauthorized {
+        return error.with_help(
+            "the kubeconfig context must reach app.ci and may read ProwJobs and the integration ImageStream",
+        );
+    }
+    error
+}
+
+fn to_value(object: &DynamicObject) -> Result<Value> {
+    serde_json::to_value(object)
+        .map_err(|e| Error::new(ErrorKind::Internal, "cannot read an object").with_source(e))
+}
+
+/// The ProwJobs of a run by name, as the run's watch last saw them.
+pub(crate) type Seen = HashMap<String, Value>;
+
+/// app.ci: ProwJobs in `namespace`, ImageStreams anywhere.
+#[derive(Clone)]
+pub(crate) struct Cluster {
+    client: Client,
+    namespace: String,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("namespace", &self.namespace).finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    pub(crate) fn new(client: Client, namespace: String, backoff: Backoff) -> Self {
+        Cluster { client, namespace, backoff }
+    }
+
+    fn jobs(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), &self.namespace, &prowjobs())
+    }
+
+    /// ProwJobs carrying the labels `selector`.
+    pub(crate) async fn list_jobs(&self, selector: &str) -> Result<Vec<Value>> {
+        let api = self.jobs();
+        let params = ListParams::default().labels(selector);
+        let list = retry(&self.backoff, || async {
+            api.list(&params).await.map_err(|e| kube_error(e, &format!("list ProwJobs {selector}")))
+        })
+        .await?;
+        list.items.iter().map(to_value).collect()
+    }
+
+    /// Aborts ProwJob `name` as `prow`'s own clients do: `status.state: aborted` (plank then
+    /// deletes the pod and completes it). One gone or already ended is fine.
+    pub(crate) async fn abort_job(&self, name: &str) -> Result<()> {
+        let api = self.jobs();
+        let patch = json!({"status": {"state": "aborted", "description": "Aborted by okd-build."}});
+        retry(&self.backoff, || async {
+            match api.get_opt(name).await {
+                Ok(Some(found)) if JobState::of_prowjob(&to_value(&found)?).is_terminal() => return Ok(()),
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => {}
+                Err(e) => return Err(kube_error(e, &format!("get ProwJob {name}"))),
+            }
+            match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                Err(e) => Err(kube_error(e, &format!("abort ProwJob {name}"))),
+            }
+        })
+        .await
+    }
+
+    /// ImageStream `namespace/name`, if it exists.
+    pub(crate) async fn image_stream(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), namespace, &imagestreams());
+        let found = retry(&self.backoff, || async {
+            api.get_opt(name).await.map_err(|e| kube_error(e, &format!("get ImageStream {namespace}/{name}")))
+        })
+        .await?;
+        found.as_ref().map(to_value).transpose()
+    }
+
+    /// Starts the one watch of a run: every ProwJob labelled `selector`, kept in a map that
+    /// waiters read. The sender's `ready` flag turns true once the first list is in, so a caller
+    /// can tell "no job yet" from "not listed yet". The task ends when every receiver is gone.
+    pub(crate) fn watch_jobs(&self, selector: String) -> watch::Receiver<WatchState> {
+        let (tx, rx) = watch::channel(WatchState::default());
+        let api = self.jobs();
+        tokio::spawn(async move {
+            let config = watcher::Config::default().labels(&selector);
+            let mut stream = watcher(api, config).default_backoff().boxed();
+            let mut errors = 0u32;
+            let mut pending: Option<Seen> = None;
+            loop {
+                let item = tokio::select! {
+                    item = stream.next() => item,
+                    () = tx.closed() => return,
+                };
+                let Some(item) = item else { break };
+                let event = match item {
+                    Ok(event) => {
+                        errors = 0;
+                        event
+                    }
+                    Err(error) => {
+                        errors += 1;
+                        tracing::debug!(%error, errors, "ProwJob watch error; the watcher backs off and resumes");
+                        if errors >= MAX_WATCH_ERRORS {
+                            tx.send_modify(|s| {
+                                s.failed = Some(format!(
+                                    "watching ProwJobs failed {errors} times in a row: {error}"
+                                ));
+                            });
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                match event {
+                    watcher::Event::Init => pending = Some(Seen::new()),
+                    watcher::Event::InitApply(object) => {
+                        if let (Some(p), Ok(v)) = (pending.as_mut(), to_value(&object)) {
+                            p.insert(object.metadata.name.clone().unwrap_or_default(), v);
+                        }
+                    }
+                    watcher::Event::InitDone => {
+                        // A relist replaces what was known: jobs deleted meanwhile are gone.
+                        let jobs = pending.take().unwrap_or_default();
+                        tx.send_modify(|s| {
+                            s.jobs = jobs;
+                            s.deleted.clear();
+                            s.ready = true;
+                        });
+                    }
+                    watcher::Event::Apply(object) => {
+                        let Ok(value) = to_value(&object) else { continue };
+                        let name = object.metadata.name.clone().unwrap_or_default();
+                        tx.send_modify(|s| {
+                            s.jobs.insert(name, value);
+                        });
+                    }
+                    watcher::Event::Delete(object) => {
+                        // Its last state stays known (a pruned job that succeeded did succeed).
+                        let Ok(value) = to_value(&object) else { continue };
+                        let name = object.metadata.name.clone().unwrap_or_default();
+                        tx.send_modify(|s| {
+                            s.jobs.insert(name.clone(), value);
+                            s.deleted.insert(name);
+                        });
+                    }
+                }
+            }
+            tx.send_modify(|s| s.failed = Some("the ProwJob watch ended".into()));
+        });
+        rx
+    }
+}
+
+/// What a run's watch knows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WatchState {
+    pub(crate) jobs: Seen,
+    /// Jobs deleted since the last list (their last state is in `jobs`).
+    pub(crate) deleted: BTreeSet<String>,
+    /// The first list is in.
+    pub(crate) ready: bool,
+    /// The watch gave up.
+    pub(crate) failed: Option<String>,
+}
