@@ -218,6 +218,47 @@ disable_packaged_registry() {
 
 # --- start steps ---------------------------------------------------------------------------
 
+# launch_service [EXTRA PODMAN OPTIONS...]: start `podman system service` in its own session and
+# record its pid. The pid is written by the process that execs podman (not taken from $!): when
+# the caller runs with job control, setsid forks and $! would be a parent that exits at once.
+launch_service() {
+  rm -f "$SOCK" "$PODMAN_PID"
+  mkdir -p "$(dirname "$SOCK")"
+  # 9>&-: it must not inherit the lock this script holds.
+  BUILDAH_ISOLATION=chroot setsid nohup sh -c 'echo $$ >"$0"; exec "$@"' "$PODMAN_PID" \
+    podman --runtime runc "$@" system service --time=0 "unix://$SOCK" \
+    </dev/null >"$PODMAN_LOG" 2>&1 9>&- &
+  for _ in $(seq 1 40); do
+    [ -s "$PODMAN_PID" ] && break
+    sleep 0.05
+  done
+}
+
+# wait_service: 0 once the service answers; 1 if it exits first (or never writes its pid); 2 on
+# timeout.
+wait_service() {
+  for _ in $(seq 1 $((TIMEOUT * 4))); do
+    service_answers && return 0
+    pid_alive "$PODMAN_PID" "system service" || { sleep 0.25; service_answers && return 0; return 1; }
+    sleep 0.25
+  done
+  service_answers && return 0
+  return 2
+}
+
+# Everything that helps to see why the service would not run, on stderr.
+service_diagnostics() {
+  if [ -s "$PODMAN_LOG" ]; then
+    echo "engine: $PODMAN_LOG:" >&2
+    tail -n 40 "$PODMAN_LOG" | sed 's/^/engine:   /' >&2
+  else
+    echo "engine: $PODMAN_LOG is empty" >&2
+  fi
+  echo "engine: podman $(podman --version 2>&1 | sed 's/^podman version //'); podman info says:" >&2
+  podman --runtime runc info 2>&1 | grep -E -i 'error|warn|cgroupManager|cgroupVersion|graphDriverName|^ *version: [0-9]' \
+    | head -n 20 | sed 's/^/engine:   /' >&2 || true
+}
+
 start_service() {
   need_cmd podman
   need_cmd runc
@@ -225,28 +266,27 @@ start_service() {
     # Ours, but it does not answer (hung or still starting long ago): replace it.
     stop_pid "$PODMAN_PID" "system service" "the Podman service that does not answer"
   fi
-  rm -f "$SOCK"
-  mkdir -p "$(dirname "$SOCK")"
   say "starting the Podman API service on unix://$SOCK (runtime runc, BUILDAH_ISOLATION=chroot; log $PODMAN_LOG)"
-  # setsid: its own session, so it outlives this script and the caller's terminal.
-  # 9>&-: it must not inherit the lock this script holds.
-  BUILDAH_ISOLATION=chroot setsid nohup podman --runtime runc system service --time=0 "unix://$SOCK" \
-    </dev/null >"$PODMAN_LOG" 2>&1 9>&- &
-  echo $! >"$PODMAN_PID"
-  for _ in $(seq 1 $((TIMEOUT * 4))); do
-    service_answers && break
-    if ! pid_alive "$PODMAN_PID" "system service"; then
-      log_tail "$PODMAN_LOG"
-      rm -f "$PODMAN_PID"
-      die "the Podman service exited during start (log: $PODMAN_LOG)"
-    fi
-    sleep 0.25
-  done
-  if ! service_answers; then
-    log_tail "$PODMAN_LOG"
-    die "the Podman service did not answer on $SOCK within ${TIMEOUT}s (pid $(cat "$PODMAN_PID"), log: $PODMAN_LOG)"
+  launch_service
+  local rc=0
+  wait_service || rc=$?
+  if [ "$rc" -eq 1 ]; then
+    # Seen once on a fresh CI machine: the service exited at once. Say why, then try once more
+    # the way that needs the least of the host: storage migrated to this podman, cgroupfs
+    # instead of systemd, events to a file instead of journald.
+    say "the Podman service exited during start; diagnostics follow, then one retry"
+    service_diagnostics
+    podman --runtime runc system migrate >&2 2>&1 || true
+    say "retrying with --cgroup-manager cgroupfs --events-backend file"
+    launch_service --cgroup-manager cgroupfs --events-backend file
+    rc=0
+    wait_service || rc=$?
   fi
-  say "Podman service ready (pid $(cat "$PODMAN_PID"))"
+  case "$rc" in
+    0) say "Podman service ready (pid $(cat "$PODMAN_PID"))" ;;
+    1) service_diagnostics; rm -f "$PODMAN_PID"; die "the Podman service exited during start (log: $PODMAN_LOG)" ;;
+    *) service_diagnostics; die "the Podman service did not answer on $SOCK within ${TIMEOUT}s (pid $(cat "$PODMAN_PID" 2>/dev/null), log: $PODMAN_LOG)" ;;
+  esac
 }
 
 ensure_service() {
@@ -307,8 +347,13 @@ http:
 EOF
   mv "$cfg.tmp" "$cfg"
   say "starting the registry on http://$REGISTRY (config $cfg, log $REGISTRY_LOG)"
-  setsid nohup docker-registry serve "$cfg" </dev/null >"$REGISTRY_LOG" 2>&1 9>&- &
-  echo $! >"$REGISTRY_PID"
+  rm -f "$REGISTRY_PID"
+  setsid nohup sh -c 'echo $$ >"$0"; exec "$@"' "$REGISTRY_PID" docker-registry serve "$cfg" \
+    </dev/null >"$REGISTRY_LOG" 2>&1 9>&- &
+  for _ in $(seq 1 40); do
+    [ -s "$REGISTRY_PID" ] && break
+    sleep 0.05
+  done
   for _ in $(seq 1 $((TIMEOUT * 4))); do
     curl -sf --max-time 2 -o /dev/null "http://$REGISTRY/v2/" && break
     if ! pid_alive "$REGISTRY_PID" docker-registry; then
