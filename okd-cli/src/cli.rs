@@ -321,6 +321,50 @@ okd import tekton ~/src/cluster-dns-operator/.tekton\n  okd import tekton ~/src 
         #[arg(long)]
         report_json: bool,
     },
+    /// Read ci-operator configs (openshift/release ci-operator/config) and write a release
+    /// manifest with one component per image they build.
+    #[command(
+        name = "ci-operator",
+        after_help = "Each PATH is a config file or a folder searched for *.yaml. A config's org, repo, \
+branch and variant come from its path (<org>/<repo>/<org>-<repo>-<branch>[__<variant>].yaml), as in \
+ci-operator. Every images item becomes a component built from github.com/<org>/<repo> at that branch: \
+dockerfile_path, context_dir and build_args carry over; `from` becomes last_from and inputs.<tag>.as \
+the component's replace map, pointing at member:<image> when the tag is built in the release (by the \
+same config, or promoted by another imported config into the stream a base image names) and else at \
+a stream for the base image's CI pull spec. The promotion stream (origin/scos-X.Y) gives the version \
+X.Y.0 and the output. What cannot be mapped (tests, releases, resources, build_root, \
+dockerfile_literal, inputs paths, ...) is printed as a warning with its file and line; a tag built by \
+two configs is an error.\n\nExamples:\n  \
+okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos -o okd-scos.yaml\n  \
+okd import ci-operator ~/release/ci-operator/config/openshift/oc/openshift-oc-release-4.21__okd-scos.yaml\n  \
+okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --report-json"
+    )]
+    CiOperator {
+        /// ci-operator config files, or folders of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Keep only configs of this variant (okd-scos for ...__okd-scos.yaml).
+        #[arg(long)]
+        variant: Option<String>,
+        /// The release name (default okd-scos).
+        #[arg(long)]
+        name: Option<String>,
+        /// The release version (default X.Y.0 from the promotion stream scos-X.Y).
+        #[arg(long)]
+        version: Option<String>,
+        /// The output registry (default registry.ci.openshift.org).
+        #[arg(long)]
+        registry: Option<String>,
+        /// The output repository (default the promotion stream, e.g. origin/scos-4.21).
+        #[arg(long)]
+        repository: Option<String>,
+        /// Write the manifest to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the import report (configs, components, skipped, warnings) as JSON on stderr too.
+        #[arg(long)]
+        report_json: bool,
+    },
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {

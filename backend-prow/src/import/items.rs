@@ -124,9 +124,12 @@ fn read_item(r: Reader<'_>, node: &S<Node>, w: &mut Warnings) -> Result<Item> {
             "context_dir" => item.context = r.string(v, &what, "context_dir: images/cli")?,
             "dockerfile_literal" => {
                 let text = r.string(v, &what, "dockerfile_literal: |\n  FROM ...")?.unwrap_or_default();
+                let lines = match text.lines().count() {
+                    1 => "1 line".to_owned(),
+                    n => format!("{n} lines"),
+                };
                 w.at(at, format!(
-                    "image {to}: dockerfile_literal (an inline Dockerfile of {} lines) cannot be mapped: a component builds a Dockerfile from its source; the image is not imported (commit the Dockerfile and use dockerfile_path)",
-                    text.lines().count()
+                    "image {to}: dockerfile_literal (an inline Dockerfile of {lines}) cannot be mapped: a component builds a Dockerfile from its source; the image is not imported (commit the Dockerfile and use dockerfile_path)"
                 ));
                 item.skip = Some("dockerfile_literal".into());
             }

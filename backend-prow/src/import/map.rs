@@ -124,16 +124,29 @@ pub(super) fn map_all(configs: &[Config]) -> Result<Mapped> {
     for (ci, config) in configs.iter().enumerate() {
         for comp in m.config(ci, config) {
             match comps.iter().find(|c| c.name == comp.name) {
-                Some(first) if first.same_build(&comp) => m.warn(
-                    &comp.file,
-                    comp.to_at.line,
-                    format!(
-                        "image {}: {}:{} builds it the same way; it is imported once",
+                Some(first) if first.same_build(&comp) => {
+                    let tags = |c: &Comp| -> BTreeSet<_> {
+                        let config = &configs[c.config];
+                        config
+                            .promotion
+                            .iter()
+                            .filter(|p| p.promotes(&c.to))
+                            .map(|p| p.stream_tag(&c.to))
+                            .collect()
+                    };
+                    let both = if tags(first).is_disjoint(&tags(&comp)) {
+                        ""
+                    } else {
+                        " (both promote it to the same tag, which ci-operator refuses)"
+                    };
+                    let message = format!(
+                        "image {}: {}:{} builds it the same way; it is imported once{both}",
                         comp.to,
                         first.file.display(),
                         first.to_at.line
-                    ),
-                ),
+                    );
+                    m.warn(&comp.file, comp.to_at.line, message);
+                }
                 Some(first) => {
                     return Err(Error::invalid_at(
                         comp.to_at.clone(),

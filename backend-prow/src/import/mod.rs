@@ -13,6 +13,7 @@ mod items;
 mod map;
 mod node;
 mod parse;
+mod promotion;
 mod warn;
 
 use std::{
@@ -204,11 +205,19 @@ pub fn import_ci_operator(paths: &[PathBuf], options: &ImportOptions) -> Result<
     }
     if configs.is_empty() {
         let wanted = options.variant.as_ref().map(|v| format!(" of variant {v}")).unwrap_or_default();
-        return Err(Error::invalid(format!(
-            "nothing to import: {} YAML files, no ci-operator config{wanted} that builds images (variants found: {})",
-            files.len(),
-            variants.into_iter().collect::<Vec<_>>().join(", ")
-        ))
+        let message = if files.is_empty() {
+            let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            format!("nothing to import: no *.yaml file in {}", shown.join(", "))
+        } else {
+            let variants = variants.into_iter().collect::<Vec<_>>().join(", ");
+            let found =
+                if variants.is_empty() { String::new() } else { format!(" (variants found: {variants})") };
+            format!(
+                "nothing to import: none of the {} YAML files is a ci-operator config{wanted} that builds images{found}",
+                files.len()
+            )
+        };
+        return Err(Error::invalid(message)
         .with_help("pass ci-operator configs or folders of them (openshift/release ci-operator/config/<org>/<repo>/), and check --variant"));
     }
     for config in &mut configs {

@@ -242,7 +242,9 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
         let context = component.context.trim_end_matches('/');
         let dockerfile_path = match context {
             "." | "" => planned.dockerfile.clone(),
-            dir => planned.dockerfile.strip_prefix(&format!("{dir}/")).unwrap_or(&planned.dockerfile).to_owned(),
+            dir => {
+                planned.dockerfile.strip_prefix(&format!("{dir}/")).unwrap_or(&planned.dockerfile).to_owned()
+            }
         };
         let mut image = Image {
             component: planned.name.clone(),
@@ -338,6 +340,15 @@ fn kind_word(r: &Resolution) -> &'static str {
 
 /// Where a component's Dockerfile is, for warnings: the file for a folder source, else
 /// `<org>/<repo>/<dockerfile>` (the plan's Dockerfile path is from the repository root).
+/// One job file of a branch: the jobs of every variant's config on it, and the components they
+/// build.
+#[derive(Clone)]
+struct JobFile {
+    id: ConfigId,
+    jobs: Vec<serde_json::Value>,
+    components: Vec<String>,
+}
+
 fn dockerfile_file(release: &Release, planned: &PlannedComponent, component: &Component) -> PathBuf {
     match &component.source {
         Source::Path(path) => release.dir.join(path).join(&planned.dockerfile),
@@ -380,8 +391,7 @@ pub(crate) fn artifacts(
     let mut artifacts = Vec::new();
     let mut rendered = Vec::new();
     // Variants share the branch's job files, so jobs are grouped by branch.
-    let mut presubmits: BTreeMap<(String, String, String), (ConfigId, Vec<serde_json::Value>, Vec<String>)> =
-        BTreeMap::new();
+    let mut presubmits: BTreeMap<(String, String, String), JobFile> = BTreeMap::new();
     let mut postsubmits = presubmits.clone();
     for config in &view.configs {
         let components: Vec<String> = config.images.iter().map(|i| i.component.clone()).collect();
@@ -398,14 +408,17 @@ pub(crate) fn artifacts(
             (&mut presubmits, jobs::presubmits(&config.id, settings)),
             (&mut postsubmits, jobs::postsubmits(&config.id, settings)),
         ] {
-            let entry =
-                files.entry(key.clone()).or_insert_with(|| (config.id.clone(), Vec::new(), Vec::new()));
-            entry.1.extend(jobs);
-            entry.2.extend(components.iter().cloned());
+            let entry = files.entry(key.clone()).or_insert_with(|| JobFile {
+                id: config.id.clone(),
+                jobs: Vec::new(),
+                components: Vec::new(),
+            });
+            entry.jobs.extend(jobs);
+            entry.components.extend(components.iter().cloned());
         }
     }
     for (kind, files) in [("presubmits", presubmits), ("postsubmits", postsubmits)] {
-        for (_, (id, mut list, components)) in files {
+        for JobFile { id, jobs: mut list, components } in files.into_values() {
             list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
             artifacts.push(Artifact {
                 repository: Some(RELEASE_REPO.into()),

@@ -1,4 +1,4 @@
-//! `okd import ocp-build-data|tekton`: a release manifest from another source of truth.
+//! `okd import ocp-build-data|tekton|ci-operator`: a release manifest from another source of truth.
 
 use okd_core::Result;
 
@@ -17,6 +17,21 @@ pub fn run(command: ImportCommand) -> Result<u8> {
         }
         ImportCommand::Tekton { dir, out, report_json } => {
             let import = backend_konflux::import_tekton(&dir)?;
+            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
+        }
+        ImportCommand::CiOperator {
+            paths,
+            variant,
+            name,
+            version,
+            registry,
+            repository,
+            out,
+            report_json,
+        } => {
+            let options =
+                backend_prow::import::ImportOptions { variant, name, version, registry, repository };
+            let import = backend_prow::import::import_ci_operator(&paths, &options)?;
             finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
         }
     }

@@ -2,37 +2,79 @@
 //! oauth-proxy and envoy's JSON transcoder) on 127.0.0.1.
 //!
 //! - `POST /v1/executions` (job name in the body) and `POST /v1/executions/{job_name}`;
-//!   `GET /v1/executions/{id}`; `GET /v1/executions?job_name=&status=`.
+//!   `GET /v1/executions/{id}`; `GET /v1/executions?job_name=&status=`;
+//!   `POST /v1/bulk-job-status-update`.
 //! - Requests are validated as `CreateJobExecutionRequest.Validate` does; enums are accepted as
 //!   names (`"PERIODIC"`), numbers (`1`) or numeric strings (`"1"`), fields in snake_case or
 //!   lowerCamelCase. Responses use proto field names and enum names.
-//! - A job runs on a clock: `TRIGGERED` for the first fifth of its scripted duration, then
-//!   `PENDING`, then its scripted result. Nothing is idempotent: each POST is a new execution.
+//! - Which jobs exist: with [`GangwayOptions::release_repo`], those in the checkout's Prow job
+//!   config, for the request's type, `<org>/<repo>` and branch ([`release_repo`]); else the
+//!   [`GangwayOptions::jobs`] named, or every name when none are. An unknown job is 404 with
+//!   Gangway's message (`failed to find associated postsubmit job "x" from orgRepo "o/r"`).
 //! - Errors are gRPC-gateway JSON `{code, message, details}`; a missing bearer token is 401
 //!   (`UNAUTHENTICATED`), a wrong one 403 (`PERMISSION_DENIED`).
 //!
-//! [`util`] holds the small server and time helpers that [`crate::github`] shares.
+//! Two modes:
+//!
+//! - Standalone (default): a job runs on a clock: `TRIGGERED` for the first fifth of its
+//!   [`JobScript`] duration, then `PENDING`, then its scripted result. Nothing is idempotent:
+//!   each POST is a new execution.
+//! - On a cluster ([`GangwayOptions::on_cluster`]): each execution is a `prow.k8s.io/v1`
+//!   ProwJob in a fake API server's store ([`cluster`]), which
+//!   [`crate::kube::controllers::Controllers`] drive (scripted per job name); `GET` and the list
+//!   read the ProwJob, and a deleted one is `NOT_FOUND`. [`FakeGangway::promoter`], given to
+//!   the controllers' script, promotes the images of successful promotion jobs into
+//!   ImageStreams before they succeed ([`promote`]). [`JobScript`]s are not used.
+//!
+//! `BulkJobStatusChange` accepts (fields also in lowerCamelCase, enums as names or numbers):
+//!
+//! ```json
+//! {"job_status_change": {"current": "PENDING", "desired": "ABORTED"},
+//!  "cluster": "build01", "started_before": "2026-01-02T03:04:05Z",
+//!  "started_after": "2026-01-01T00:00:00Z", "job_type": "POSTSUBMIT",
+//!  "refs": {"org": "openshift", "repo": "api"}}
+//! ```
+//!
+//! Only `job_status_change` is required (`current` and `desired` must not be unspecified: 400).
+//! Every execution in state `current` that matches the other given fields (job type, refs
+//! org/repo and cluster as the `prow.k8s.io/*` labels and `spec.cluster` say, start time) gets
+//! state `desired`, lowercase in the ProwJob, as Gangway's update writes it; the answer is `{}`.
+//! Unlike Gangway, which does it in the background, the fake changes them before answering.
+//! Standalone executions match on their type, the refs of their request and start; their
+//! cluster is `default`.
+//!
+//! `util` holds the small server and time helpers that [`crate::github`] shares.
 
+mod api;
+pub mod cluster;
+mod handlers;
+pub mod promote;
+pub mod release_repo;
 pub(crate) mod util;
 
 use std::{
     collections::{BTreeMap, VecDeque},
+    path::Path,
     sync::{Arc, Mutex},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime},
 };
 
 use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{Path, Query, Request, State},
+    Router,
+    extract::{Request, State},
     http::{HeaderMap, StatusCode, header},
     middleware::{self, Next},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::post,
 };
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use util::{Served, lock, mix, rfc3339};
+use crate::kube::{controllers::ProwJobHook, store::Store};
+use api::grpc_error;
+pub use cluster::ClusterOptions;
+pub use promote::{Promotion, promoted_digest};
+pub use release_repo::ReleaseRepo;
+use util::{Served, lock};
 
 /// How a scripted job ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +128,10 @@ pub struct GangwayOptions {
     /// Answer `GET /v1/executions/{id}` like the older Gangway image app.ci pins: empty
     /// `job_name`, `JOB_EXECUTION_TYPE_UNSPECIFIED`, no times.
     pub legacy_get: bool,
+    /// Keep executions as ProwJobs in a fake API server's store.
+    pub cluster: Option<ClusterOptions>,
+    /// The openshift/release checkout whose Prow job config says which jobs exist.
+    pub release: Option<ReleaseRepo>,
 }
 
 impl GangwayOptions {
@@ -104,6 +150,25 @@ impl GangwayOptions {
         self.jobs.insert(name.into(), script);
         self
     }
+
+    /// Runs on a cluster: executions become ProwJobs in `store` (a
+    /// [`crate::kube::server::FakeApiServer::store`]) in `namespace` (`ci` on app.ci).
+    pub fn on_cluster(mut self, store: Store, namespace: &str) -> Self {
+        self.cluster = Some(ClusterOptions { store, namespace: namespace.to_owned() });
+        self
+    }
+
+    /// Only the jobs in this openshift/release checkout's `ci-operator/jobs` exist (with the
+    /// [`GangwayOptions::jobs`] scripts when standalone), and promotion jobs read their
+    /// ci-operator configs from its `ci-operator/config`. Files are read again on each request.
+    ///
+    /// # Panics
+    ///
+    /// When `dir` is not a directory or a job file there is malformed.
+    pub fn release_repo(mut self, dir: &Path) -> Self {
+        self.release = Some(ReleaseRepo::open(dir));
+        self
+    }
 }
 
 /// One triggered execution, as recorded for assertions.
@@ -114,8 +179,10 @@ pub struct Execution {
     pub job_name: String,
     /// `PERIODIC`, `POSTSUBMIT` or `PRESUBMIT`.
     pub job_type: String,
-    /// The status when [`FakeGangway::executions`] was called.
+    /// The status when [`FakeGangway::executions`] was called (on a cluster: the ProwJob's,
+    /// `JOB_EXECUTION_STATUS_UNSPECIFIED` once it is deleted).
     pub job_status: String,
+    /// On a cluster: the ProwJob's `status.build_id`, empty until it is pending.
     pub build_id: String,
     /// The request body as received (`Null` when empty).
     pub request: Value,
@@ -129,10 +196,16 @@ struct Run {
     execution: Execution,
     script: JobScript,
     started: Instant,
+    /// A status a bulk change set (standalone), with when.
+    forced: Option<(&'static str, SystemTime)>,
 }
 
 impl Run {
+    /// The standalone status on the run's clock, and the completion time once final.
     fn status(&self) -> (&'static str, Option<SystemTime>) {
+        if let Some((status, at)) = self.forced {
+            return (status, api::is_final(status).then_some(at));
+        }
         let (elapsed, duration) = (self.started.elapsed(), self.script.duration);
         if elapsed >= duration {
             (self.script.result.as_str(), Some(self.execution.created + duration))
@@ -142,10 +215,6 @@ impl Run {
             ("TRIGGERED", None)
         }
     }
-
-    fn snapshot(&self) -> Execution {
-        Execution { job_status: self.status().0.to_owned(), ..self.execution.clone() }
-    }
 }
 
 #[derive(Debug)]
@@ -154,6 +223,24 @@ struct Gangway {
     url: String,
     runs: Mutex<Vec<Run>>,
     faults: Mutex<VecDeque<u16>>,
+    /// On a cluster: what promotes for [`FakeGangway::promoter`].
+    promoter: Option<Arc<promote::Promoter>>,
+}
+
+impl Gangway {
+    fn snapshot(&self, run: &Run) -> Execution {
+        let mut execution = run.execution.clone();
+        match &self.options.cluster {
+            None => execution.job_status = run.status().0.to_owned(),
+            Some(cluster) => {
+                let stored = cluster.store.get(&cluster::prowjobs(), &cluster.namespace, &execution.id);
+                let view = stored.as_ref().map(cluster::view);
+                execution.job_status = view.as_ref().map_or(api::STATUSES[0], |v| v.status).to_owned();
+                execution.build_id = view.map(|v| v.build_id).unwrap_or_default();
+            }
+        }
+        execution
+    }
 }
 
 /// A fake Gangway on 127.0.0.1.
@@ -166,13 +253,27 @@ pub struct FakeGangway {
 impl FakeGangway {
     /// Binds 127.0.0.1 on a free port and serves on a tokio task.
     pub async fn start(options: GangwayOptions) -> Self {
+        let promoter = options.cluster.as_ref().map(|cluster| {
+            Arc::new(promote::Promoter {
+                store: cluster.store.clone(),
+                release: options.release.clone(),
+                done: Mutex::default(),
+            })
+        });
         let mut state = None;
         let server = Served::start(|url| {
-            let gw = Arc::new(Gangway { options, url, runs: Mutex::default(), faults: Mutex::default() });
+            let gw = Arc::new(Gangway {
+                options,
+                url,
+                runs: Mutex::default(),
+                faults: Mutex::default(),
+                promoter,
+            });
             state = Some(gw.clone());
             Router::new()
-                .route("/v1/executions", post(create_in_body).get(list))
-                .route("/v1/executions/{id}", post(create_in_path).get(get_one))
+                .route("/v1/executions", post(handlers::create_in_body).get(handlers::list))
+                .route("/v1/executions/{id}", post(handlers::create_in_path).get(handlers::get_one))
+                .route("/v1/bulk-job-status-update", post(handlers::bulk))
                 .fallback(|| async { grpc_error(StatusCode::NOT_FOUND, "Not Found") })
                 .layer(middleware::from_fn_with_state(gw.clone(), front))
                 .with_state(gw)
@@ -188,7 +289,24 @@ impl FakeGangway {
 
     /// Every execution created so far, oldest first.
     pub fn executions(&self) -> Vec<Execution> {
-        lock(&self.state.runs).iter().map(Run::snapshot).collect()
+        lock(&self.state.runs).iter().map(|run| self.state.snapshot(run)).collect()
+    }
+
+    /// The hook that promotes for this Gangway's cluster: give it to the controllers with
+    /// [`crate::kube::controllers::Script::on_prowjob_success`].
+    ///
+    /// # Panics
+    ///
+    /// When the Gangway is not [`GangwayOptions::on_cluster`].
+    pub fn promoter(&self) -> ProwJobHook {
+        let promoter =
+            self.state.promoter.clone().expect("FakeGangway::promoter needs GangwayOptions::on_cluster");
+        Arc::new(move |prowjob: &Value| promoter.promote(prowjob))
+    }
+
+    /// Every image promoted so far, in order.
+    pub fn promotions(&self) -> Vec<Promotion> {
+        self.state.promoter.as_ref().map(|p| lock(&p.done).clone()).unwrap_or_default()
     }
 
     /// The next `count` requests fail with `status` before auth is checked (as the router or
@@ -226,244 +344,4 @@ async fn front(State(gw): State<Arc<Gangway>>, request: Request, next: Next) -> 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
-}
-
-/// A gRPC-gateway error body with the gRPC code that maps to `status`.
-fn grpc_error(status: StatusCode, message: &str) -> Response {
-    let code = match status.as_u16() {
-        400 => 3,
-        401 => 16,
-        403 => 7,
-        404 => 5,
-        409 => 6,
-        429 => 8,
-        500 => 13,
-        501 => 12,
-        502..=504 => 14,
-        _ => 2,
-    };
-    (status, Json(json!({"code": code, "message": message, "details": []}))).into_response()
-}
-
-const TYPES: [&str; 5] = ["JOB_EXECUTION_TYPE_UNSPECIFIED", "PERIODIC", "POSTSUBMIT", "PRESUBMIT", "BATCH"];
-const STATUSES: [&str; 8] = [
-    "JOB_EXECUTION_STATUS_UNSPECIFIED",
-    "TRIGGERED",
-    "PENDING",
-    "SUCCESS",
-    "FAILURE",
-    "ABORTED",
-    "ERROR",
-    "SCHEDULING",
-];
-
-/// An enum given as a name, a number or a numeric string.
-fn parse_enum(value: Option<&Value>, names: &[&'static str]) -> Result<&'static str, String> {
-    let index = match value {
-        None | Some(Value::Null) => Some(0),
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
-        Some(Value::String(s)) => s.parse::<usize>().ok().or_else(|| names.iter().position(|n| n == s)),
-        Some(_) => None,
-    };
-    index
-        .and_then(|i| names.get(i).copied())
-        .ok_or_else(|| format!("invalid value for enum field: {value:?}"))
-}
-
-/// A field by its proto name or its lowerCamelCase JSON name.
-fn field<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
-    let camel: String = name
-        .split('_')
-        .enumerate()
-        .map(|(i, part)| if i == 0 { part.to_owned() } else { part[..1].to_uppercase() + &part[1..] })
-        .collect();
-    object.get(name).or_else(|| object.get(camel.as_str())).filter(|v| !v.is_null())
-}
-
-fn text<'a>(object: &'a Value, name: &str) -> &'a str {
-    field(object, name).and_then(Value::as_str).unwrap_or_default()
-}
-
-async fn create_in_body(State(gw): State<Arc<Gangway>>, body: Bytes) -> Response {
-    create(&gw, None, &body)
-}
-
-async fn create_in_path(State(gw): State<Arc<Gangway>>, Path(job): Path<String>, body: Bytes) -> Response {
-    create(&gw, Some(job), &body)
-}
-
-fn create(gw: &Gangway, path_job: Option<String>, body: &[u8]) -> Response {
-    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(body) {
-            Ok(request) => request,
-            Err(e) => return grpc_error(StatusCode::BAD_REQUEST, &format!("invalid request body: {e}")),
-        }
-    };
-    let object = if request.is_null() { json!({}) } else { request.clone() };
-    let via_path = path_job.is_some();
-    let job_name = path_job.unwrap_or_else(|| text(&object, "job_name").to_owned());
-    let job_type = match validate(&object, &job_name) {
-        Ok(job_type) => job_type,
-        Err(message) => return grpc_error(StatusCode::BAD_REQUEST, &message),
-    };
-    let script = if gw.options.jobs.is_empty() {
-        Some(JobScript::default())
-    } else {
-        gw.options.jobs.get(&job_name).copied()
-    };
-    let Some(script) = script else {
-        let refs = field(&object, "refs").cloned().unwrap_or_default();
-        let scope = match job_type {
-            "PERIODIC" => String::new(),
-            _ => format!(" from orgRepo \"{}/{}\"", text(&refs, "org"), text(&refs, "repo")),
-        };
-        let message =
-            format!("failed to find associated {} job {job_name:?}{scope}", job_type.to_lowercase());
-        return grpc_error(StatusCode::NOT_FOUND, &message);
-    };
-    let mut runs = lock(&gw.runs);
-    let n = runs.len() as u64 + 1;
-    let created = SystemTime::now();
-    let seed = created.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ n;
-    let (a, b) = (mix(seed), mix(seed.wrapping_add(n)));
-    let id = format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    );
-    let execution = Execution {
-        id,
-        job_name: job_name.clone(),
-        job_type: job_type.to_owned(),
-        job_status: "TRIGGERED".to_owned(),
-        build_id: (1_900_000_000_000_000_000 + n).to_string(),
-        request,
-        via_path,
-        created,
-    };
-    let mut response = json!({
-        "id": execution.id, "job_name": job_name, "job_type": job_type, "job_status": "TRIGGERED",
-        "gcs_path": "", "job_url": "",
-    });
-    for name in ["refs", "pod_spec_options"] {
-        if let Some(value) = field(&object, name) {
-            response[name] = value.clone();
-        }
-    }
-    runs.push(Run { execution, script, started: Instant::now() });
-    Json(response).into_response()
-}
-
-/// `CreateJobExecutionRequest.Validate` plus the refs checks of the job handlers.
-fn validate(object: &Value, job_name: &str) -> Result<&'static str, String> {
-    if !object.is_object() {
-        return Err("invalid request body: expected a JSON object".to_owned());
-    }
-    let job_type = parse_enum(field(object, "job_execution_type"), &TYPES)?;
-    if job_name.is_empty() {
-        return Err("job_name field cannot be empty".to_owned());
-    }
-    if job_type == TYPES[0] || job_type == "BATCH" {
-        return Err(format!("unsupported JobExecutionType: {job_type}"));
-    }
-    let refs = field(object, "refs");
-    if job_type == "PERIODIC" && refs.is_some() {
-        return Err("periodic jobs cannot also have gitRefs".to_owned());
-    }
-    if job_type != "PERIODIC" {
-        let refs = refs.ok_or_else(|| format!("gitRefs must be defined for {job_type:?}"))?;
-        for (name, label) in
-            [("org", "Org"), ("repo", "Repo"), ("base_ref", "BaseRef"), ("base_sha", "BaseSha")]
-        {
-            if text(refs, name).is_empty() {
-                return Err(format!("gitRefs: failed to validate: gitRefs: {label} cannot be empty"));
-            }
-        }
-        let pulls = field(refs, "pulls").and_then(Value::as_array).cloned().unwrap_or_default();
-        for pull in &pulls {
-            let sha = text(pull, "sha");
-            if sha.len() != 40 || !sha.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
-                return Err(format!("gitRefs: failed to validate: pull: invalid SHA: {sha:?}"));
-            }
-        }
-        if job_type == "PRESUBMIT" && pulls.is_empty() {
-            return Err("at least 1 Pulls is required".to_owned());
-        }
-    }
-    let options = field(object, "pod_spec_options").cloned().unwrap_or_default();
-    for (name, what) in [("envs", "environment variable"), ("labels", "label"), ("annotations", "annotation")]
-    {
-        for (key, value) in field(&options, name).and_then(Value::as_object).unwrap_or(&Map::new()) {
-            let value = value.as_str().unwrap_or_default();
-            if key.is_empty() || value.is_empty() {
-                return Err(format!("invalid {what} key/value pair: {key:?}, {value:?}"));
-            }
-            if name == "labels" && !label_value_ok(value) {
-                return Err(format!("invalid label: the following errors found: {value:?}"));
-            }
-        }
-    }
-    Ok(job_type)
-}
-
-fn label_value_ok(value: &str) -> bool {
-    let inner = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
-    value.len() <= 63
-        && value.bytes().all(inner)
-        && value.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && value.bytes().last().is_some_and(|c| c.is_ascii_alphanumeric())
-}
-
-async fn get_one(State(gw): State<Arc<Gangway>>, Path(id): Path<String>) -> Response {
-    let runs = lock(&gw.runs);
-    let Some(run) = runs.iter().find(|run| run.execution.id == id) else {
-        return grpc_error(StatusCode::NOT_FOUND, &format!("prowjobs.prow.k8s.io {id:?} not found"));
-    };
-    let (status, completed) = run.status();
-    let e = &run.execution;
-    let job_url = match status {
-        "TRIGGERED" => String::new(),
-        _ => format!("{}/view/gs/test-platform-results/logs/{}/{}", gw.url, e.job_name, e.build_id),
-    };
-    if gw.options.legacy_get {
-        return Json(json!({
-            "id": e.id, "job_name": "", "job_type": TYPES[0], "job_status": status, "gcs_path": "", "job_url": "",
-        }))
-        .into_response();
-    }
-    let mut body = json!({
-        "id": e.id, "job_name": e.job_name, "job_type": e.job_type, "job_status": status,
-        "gcs_path": "", "job_url": job_url, "create_time": rfc3339(e.created, true),
-    });
-    if let Some(completed) = completed {
-        body["completion_time"] = json!(rfc3339(completed, true));
-    }
-    Json(body).into_response()
-}
-
-async fn list(State(gw): State<Arc<Gangway>>, Query(query): Query<BTreeMap<String, String>>) -> Response {
-    let wanted = match query.get("status") {
-        Some(s) => match parse_enum(Some(&json!(s)), &STATUSES) {
-            Ok(status) => Some(status),
-            Err(message) => return grpc_error(StatusCode::BAD_REQUEST, &message),
-        },
-        None => None,
-    };
-    let job = query.get("job_name").filter(|j| !j.is_empty());
-    let items: Vec<Value> = lock(&gw.runs)
-        .iter()
-        .filter(|run| job.is_none_or(|j| *j == run.execution.job_name))
-        .map(|run| (run, run.status().0))
-        .filter(|(_, status)| wanted.is_none_or(|w| w == STATUSES[0] || w == *status))
-        .map(|(run, status)| {
-            let e = &run.execution;
-            json!({"id": e.id, "job_name": e.job_name, "job_type": e.job_type, "job_status": status})
-        })
-        .collect();
-    Json(json!({ "job_execution": items })).into_response()
 }

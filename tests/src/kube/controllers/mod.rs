@@ -15,7 +15,8 @@
 //!
 //! A [`Script`] says what each component's run does: how long it takes and whether it
 //! succeeds, fails or times out. An object's component is its `okd-build.io/component` label,
-//! else its name (Argo DAG tasks: their `component` parameter, else the task name). Every
+//! else its name (ProwJobs: their `spec.job`, so a script can name Prow jobs; Argo DAG tasks:
+//! their `component` parameter, else the task name). Every
 //! timing is relative to when the object was seen, and nothing polls: tasks sleep on tokio
 //! timers and wake on store events (cancel requests, deletions).
 //!
@@ -32,6 +33,7 @@ mod util;
 
 use std::{
     collections::HashMap,
+    fmt,
     sync::{Arc, Mutex, atomic::AtomicU64},
     time::Duration,
 };
@@ -59,6 +61,21 @@ pub(crate) enum Outcome {
     Timeout,
 }
 
+/// Called with a ProwJob (as stored) just before the controller writes `success`, for work a
+/// job does inside its run that others must see by the time it succeeds (ci-operator's
+/// promotion: [`crate::prow::FakeGangway::promoter`]). An `Err` makes the job fail instead.
+pub type ProwJobHook = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
+
+/// A [`ProwJobHook`] in a [`Script`] (which is `Debug`).
+#[derive(Clone)]
+struct Hook(ProwJobHook);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProwJobHook")
+    }
+}
+
 /// What each object does: durations and outcomes per component.
 #[derive(Debug, Clone)]
 pub struct Script {
@@ -68,6 +85,7 @@ pub struct Script {
     outcomes: HashMap<String, Outcome>,
     prune_after: Option<Duration>,
     images: HashMap<String, (String, String)>,
+    prowjob_success: Option<Hook>,
 }
 
 impl Default for Script {
@@ -86,6 +104,7 @@ impl Script {
             outcomes: HashMap::new(),
             prune_after: None,
             images: HashMap::new(),
+            prowjob_success: None,
         }
     }
 
@@ -136,6 +155,17 @@ impl Script {
     pub fn image(mut self, component: &str, url: &str, digest: &str) -> Self {
         self.images.insert(component.into(), (url.into(), digest.into()));
         self
+    }
+
+    /// Runs `hook` just before each ProwJob that is to succeed is marked `success`; see
+    /// [`ProwJobHook`].
+    pub fn on_prowjob_success(mut self, hook: ProwJobHook) -> Self {
+        self.prowjob_success = Some(Hook(hook));
+        self
+    }
+
+    pub(crate) fn prowjob_success_hook(&self) -> Option<&ProwJobHook> {
+        self.prowjob_success.as_ref().map(|h| &h.0)
     }
 
     pub(crate) fn image_of(&self, component: &str) -> Option<&(String, String)> {

@@ -8,12 +8,16 @@
 //!   plank's pod running timeout: `aborted`, "Pod running timeout.";
 //! - a client setting `state: aborted` ends the job: plank adds `completionTime` and keeps the
 //!   client's description.
+//!
+//! A ProwJob's component is its `okd-build.io/component` label, else `spec.job`. Before a job
+//! that is to succeed is marked `success`, the script's [`super::ProwJobHook`] (if any) runs on
+//! it; its error fails the job.
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::{
-    Outcome,
+    COMPONENT_LABEL, Outcome,
     run::{Gone, Run},
 };
 use crate::kube::store::now;
@@ -61,7 +65,11 @@ async fn drive(run: &mut Run) -> Result<bool, Gone> {
         return Ok(false);
     }
     let name = run.name.clone();
-    let component = run.component(&job);
+    let component = job["metadata"]["labels"][COMPONENT_LABEL]
+        .as_str()
+        .or(job["spec"]["job"].as_str())
+        .unwrap_or(&name)
+        .to_owned();
     let fresh = run.status(|s| {
         if terminal(s["state"].as_str().unwrap_or_default()) {
             return false;
@@ -109,7 +117,11 @@ async fn drive(run: &mut Run) -> Result<bool, Gone> {
         complete_abort(run)?;
         return Ok(true);
     }
-    let (end, description) = match run.outcome_of(&component) {
+    let outcome = match run.outcome_of(&component) {
+        Outcome::Succeed => before_success(run)?,
+        other => other,
+    };
+    let (end, description) = match outcome {
         Outcome::Succeed => ("success", "Job succeeded."),
         Outcome::Fail(_) => ("failure", "Job failed."),
         Outcome::Timeout => ("aborted", "Pod running timeout."),
@@ -124,6 +136,26 @@ async fn drive(run: &mut Run) -> Result<bool, Gone> {
         true
     })?;
     Ok(true)
+}
+
+/// Runs the script's success hook on the current job (not on one a client already ended: its
+/// status write will be refused anyway).
+fn before_success(run: &Run) -> Result<Outcome, Gone> {
+    let Some(hook) = run.script().prowjob_success_hook() else { return Ok(Outcome::Succeed) };
+    let job = run.store().get(&run.gvr, &run.ns, &run.name).ok_or(Gone)?;
+    if job["metadata"]["uid"] != run.uid.as_str() {
+        return Err(Gone);
+    }
+    if terminal(state(&job)) {
+        return Ok(Outcome::Succeed);
+    }
+    Ok(match hook(&job) {
+        Ok(()) => Outcome::Succeed,
+        Err(message) => {
+            tracing::warn!(job = %run.name, %message, "ProwJob success hook failed; the job fails");
+            Outcome::Fail(message)
+        }
+    })
 }
 
 /// A status write was refused because the job ended meanwhile: finish an abort.
