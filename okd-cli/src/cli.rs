@@ -119,7 +119,7 @@ Example:\n  okd cancel okd-mini-local-a67e5ed5767c --backend local")]
 /// Where the release is and how to read it.
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
-    /// The release manifest (YAML).
+    /// The release manifest (YAML); `-` reads it from standard input.
     pub release: PathBuf,
     /// Apply this variant instead of the manifest's `variant`.
     #[arg(long)]
@@ -337,7 +337,9 @@ dockerfile_literal, inputs paths, ...) is printed as a warning with its file and
 two configs is an error.\n\nExamples:\n  \
 okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos -o okd-scos.yaml\n  \
 okd import ci-operator ~/release/ci-operator/config/openshift/oc/openshift-oc-release-4.21__okd-scos.yaml\n  \
-okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --report-json"
+okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --report-json\n\n\
+Reproduce what a Prow job builds, on this machine:\n  \
+okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos | okd build - --backend local"
     )]
     CiOperator {
         /// ci-operator config files, or folders of them.
@@ -358,6 +360,10 @@ okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.
         /// The output repository (default the promotion stream, e.g. origin/scos-4.21).
         #[arg(long)]
         repository: Option<String>,
+        /// Clone repositories from BASE/<org>/<repo> instead of https://github.com (a mirror, or
+        /// file:///srv/git to reproduce offline).
+        #[arg(long, value_name = "BASE")]
+        git_base: Option<String>,
         /// Write the manifest to FILE (atomically) instead of standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,

@@ -18,9 +18,27 @@ use okd_runtime::{BackendRegistry, Runtime, SqliteRunStore};
 
 use crate::cli::{BackendSettingsArgs, ReleaseArgs};
 
+/// What errors call a manifest read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Loads the manifest: the file, or standard input when it is `-` (so `okd import ... |
+/// okd build -` works; relative path sources are then relative to the current folder).
+pub fn load_release(args: &ReleaseArgs) -> Result<manifest::Release> {
+    let options = LoadOptions { variant: args.variant.clone() };
+    if args.release.as_os_str() != "-" {
+        return manifest::load(&args.release, &options);
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(|e| {
+        okd_core::Error::io(Path::new(STDIN_NAME), "read the release manifest from", e)
+            .with_help("pipe a release manifest in, e.g. okd import ci-operator CONFIG | okd build -")
+    })?;
+    manifest::load_str(Path::new(STDIN_NAME), &text, &options)
+}
+
 /// Loads the manifest, reads the sources and plans: what every release command starts with.
 pub async fn load_plan(args: &ReleaseArgs) -> Result<Plan> {
-    let release = manifest::load(&args.release, &LoadOptions { variant: args.variant.clone() })?;
+    let release = load_release(args)?;
     let sources = source::read_sources(&release, &source_options(args)).await?;
     plan::plan(Arc::new(release), &sources, &PlanOptions { strict: args.strict })
 }

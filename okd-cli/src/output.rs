@@ -25,6 +25,26 @@ pub fn print(text: &str) -> Result<()> {
     }
 }
 
+/// Says on stderr what the backend could not express (`warning: FILE:LINE: message`, as
+/// compilers do). Under `--strict` any warning is an error, before anything is written or built.
+pub fn backend_warnings(plan: &BackendPlan, strict: bool) -> Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    for w in &plan.warnings {
+        let _ = writeln!(stderr, "warning: {w}");
+    }
+    if strict && !plan.warnings.is_empty() {
+        return Err(Error::invalid(format!(
+            "--strict: {} cannot express {} of the release ({} warning{} above)",
+            plan.backend,
+            if plan.warnings.len() == 1 { "a part" } else { "parts" },
+            plan.warnings.len(),
+            if plan.warnings.len() == 1 { "" } else { "s" },
+        ))
+        .with_help("fix what each warning names, or drop --strict to go on without it"));
+    }
+    Ok(())
+}
+
 /// Pretty JSON with a trailing newline.
 pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value)

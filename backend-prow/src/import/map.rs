@@ -266,7 +266,7 @@ impl Mapper<'_> {
                 file: config.file.clone(),
                 config: ci,
                 to_at: item.to_at.clone(),
-                git: format!("https://github.com/{org}/{repo}"),
+                git: format!("{}{org}/{repo}", super::GITHUB),
                 reference: config.info.branch.clone(),
                 dockerfile: item.dockerfile.clone().filter(|d| !d.is_empty() && d != "Dockerfile"),
                 context: item.context.clone().filter(|c| !c.is_empty() && c != "."),

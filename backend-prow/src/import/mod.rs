@@ -41,7 +41,13 @@ pub struct ImportOptions {
     pub registry: Option<String>,
     /// The output repository (default the promotion stream, `<namespace>/<name>`).
     pub repository: Option<String>,
+    /// Where repositories are cloned from instead of `https://github.com`: `<base>/<org>/<repo>`
+    /// (a mirror, or `file:///srv/git` to reproduce builds offline).
+    pub git_base: Option<String>,
 }
+
+/// Where ci-operator's repositories live.
+const GITHUB: &str = "https://github.com/";
 
 /// A config that was imported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -223,7 +229,14 @@ pub fn import_ci_operator(paths: &[PathBuf], options: &ImportOptions) -> Result<
     for config in &mut configs {
         warnings.append(&mut config.warnings);
     }
-    let mapped = map::map_all(&configs)?;
+    let mut mapped = map::map_all(&configs)?;
+    if let Some(base) = &options.git_base {
+        for comp in &mut mapped.comps {
+            if let Some(org_repo) = comp.git.strip_prefix(GITHUB) {
+                comp.git = format!("{}/{org_repo}", base.trim_end_matches('/'));
+            }
+        }
+    }
     warnings.extend(mapped.warnings);
     let release = release_defaults(&configs, &mapped.comps, options, &mut warnings);
     let comps: Vec<(String, &map::Comp)> =
@@ -275,6 +288,12 @@ pub fn import_ci_operator(paths: &[PathBuf], options: &ImportOptions) -> Result<
 
 /// Options are checked before anything is read, so a bad flag never costs a walk of a tree.
 fn check_options(options: &ImportOptions) -> Result<()> {
+    if let Some(base) = &options.git_base
+        && (!base.contains("://") || base.contains(char::is_whitespace))
+    {
+        return Err(Error::invalid(format!("--git-base {base} is not a URL"))
+            .with_help("e.g. --git-base https://git.example.com/mirror or --git-base file:///srv/git"));
+    }
     if let Some(version) = &options.version
         && semver::Version::parse(version).is_err()
     {

@@ -28,6 +28,7 @@ pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     let (_, backend) =
         context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
+    crate::output::backend_warnings(&backend_plan, args.release.strict)?;
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
     options.only = args.only.clone();
     options.force = args.force;

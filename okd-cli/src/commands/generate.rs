@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use okd_core::{
     Error, Result,
-    manifest::{self, LoadOptions},
     plan::{self, PlanOptions},
     source,
 };
@@ -19,8 +18,7 @@ pub async fn run(args: GenerateArgs) -> Result<u8> {
         })?,
         None => jiff::Timestamp::now(),
     };
-    let release =
-        manifest::load(&args.release.release, &LoadOptions { variant: args.release.variant.clone() })?;
+    let release = crate::context::load_release(&args.release)?;
     let source = source_options(&args.release);
     let sources = source::read_sources(&release, &source).await?;
     let release = Arc::new(release);

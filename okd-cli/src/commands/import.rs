@@ -26,11 +26,18 @@ pub fn run(command: ImportCommand) -> Result<u8> {
             version,
             registry,
             repository,
+            git_base,
             out,
             report_json,
         } => {
-            let options =
-                backend_prow::import::ImportOptions { variant, name, version, registry, repository };
+            let options = backend_prow::import::ImportOptions {
+                variant,
+                name,
+                version,
+                registry,
+                repository,
+                git_base,
+            };
             let import = backend_prow::import::import_ci_operator(&paths, &options)?;
             finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
         }

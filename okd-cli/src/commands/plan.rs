@@ -17,7 +17,9 @@ pub async fn run(args: PlanArgs, registry: &BackendRegistry) -> Result<u8> {
     let artifacts = match &args.backend {
         Some(name) => {
             let (_, backend) = context::backend(registry, name, &args.settings, Some(&args.release))?;
-            Some(backend.plan(plan.clone(), &BackendPlanOptions::default()).await?)
+            let backend_plan = backend.plan(plan.clone(), &BackendPlanOptions::default()).await?;
+            output::backend_warnings(&backend_plan, args.release.strict)?;
+            Some(backend_plan)
         }
         None => None,
     };

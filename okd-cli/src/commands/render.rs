@@ -16,6 +16,7 @@ pub async fn run(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
     let (_, backend) =
         context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
     let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
+    crate::output::backend_warnings(&backend_plan, args.release.strict)?;
     let out = &args.out;
     if out.exists()
         && !args.force
@@ -29,6 +30,9 @@ pub async fn run(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
     let staging = parent.join(format!(".okd-render-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
+    // Created here: a backend with nothing to write (local, or prow on path sources) writes no
+    // file, and the result is then an empty folder.
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, "create", e))?;
     let summary = match backend.render(&backend_plan, &staging).await {
         Ok(summary) => summary,
         Err(e) => {
