@@ -17,3 +17,4 @@ pub mod kube;
 pub mod memory;
 pub mod prow;
 pub mod schema;
+pub mod synthetic;

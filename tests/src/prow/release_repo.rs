@@ -3,18 +3,30 @@
 //! and the ci-operator configs jobs are generated from
 //! (`ci-operator/config/<org>/<repo>/<org>-<repo>-<branch>[__<variant>].yaml`).
 //!
-//! Files are read again on every lookup, so configs and jobs written into the checkout while a
-//! test runs count from then on, as they would once merged. Other files (`OWNERS`,
-//! `.config.prowgen`, ...) are ignored.
+//! Files are looked at again on every lookup, so configs and jobs written into the checkout while
+//! a test runs count from then on, as they would once merged (a job file is parsed again only
+//! when its size or modification time changed: a release of 200 repositories has 400 of them).
+//! Other files (`OWNERS`, `.config.prowgen`, ...) are ignored.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::SystemTime,
+};
 
 use serde_json::Value;
+
+use super::util::lock;
+
+/// A job file as parsed, with the size and modification time it had.
+type Parsed = (u64, Option<SystemTime>, Vec<JobConfig>);
 
 /// A checkout of openshift/release.
 #[derive(Debug, Clone)]
 pub struct ReleaseRepo {
     root: PathBuf,
+    parsed: Arc<Mutex<HashMap<PathBuf, Parsed>>>,
 }
 
 /// One job from the Prow job config.
@@ -85,7 +97,7 @@ impl ReleaseRepo {
     /// format (a test fixture bug).
     pub fn open(root: &Path) -> ReleaseRepo {
         assert!(root.is_dir(), "release repo {} is not a directory", root.display());
-        let repo = ReleaseRepo { root: root.to_owned() };
+        let repo = ReleaseRepo { root: root.to_owned(), parsed: Arc::default() };
         if let Err(e) = repo.jobs() {
             panic!("release repo {}: {e}", root.display());
         }
@@ -101,7 +113,18 @@ impl ReleaseRepo {
     pub(crate) fn jobs(&self) -> Result<Vec<JobConfig>, String> {
         let mut jobs = Vec::new();
         for file in job_files(&self.root.join("ci-operator/jobs"))? {
-            jobs.extend(read_jobs(&file).map_err(|e| format!("{}: {e}", file.display()))?);
+            let meta =
+                std::fs::metadata(&file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+            let stamp = (meta.len(), meta.modified().ok());
+            if let Some((len, modified, parsed)) = lock(&self.parsed).get(&file)
+                && (*len, *modified) == stamp
+            {
+                jobs.extend(parsed.iter().cloned());
+                continue;
+            }
+            let parsed = read_jobs(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            jobs.extend(parsed.iter().cloned());
+            lock(&self.parsed).insert(file, (stamp.0, stamp.1, parsed));
         }
         Ok(jobs)
     }
