@@ -1,12 +1,19 @@
 //! okd-payload-pipeline: Argo Workflows driving OpenShift Builds (or Shipwright).
 //!
-//! Registered with its capabilities; its operations are not built yet and return NotImplemented.
+//! - [`config`]: settings; nothing connects until a build, status or cancel.
+//! - `render`: pure functions from a plan to the pipeline repository (BuildConfigs or
+//!   Shipwright Builds, ImageStreams, a WorkflowTemplate whose DAG is the build graph) and to
+//!   the Workflow of one run.
+//! - `names`: names and labels shared by render and build.
 
 mod backend;
-mod config;
+pub mod config;
+mod names;
+mod render;
 
 pub use backend::{payload_pipeline, payload_pipeline_info};
-pub use config::{ArgoConfig, BuildEngine};
+pub use config::{ArgoConfig, BuildEngine, Settings};
+pub use names::{COMPONENT_LABEL, RUN_ANNOTATION, RUN_LABEL};
 
 /// Registry name of the okd-payload-pipeline approach.
 pub const PAYLOAD_PIPELINE: &str = "payload-pipeline";
