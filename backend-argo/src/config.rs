@@ -99,7 +99,8 @@ impl ArgoConfig {
                 }),
             }
         };
-        let repo = self.pipeline_repo.clone().unwrap_or_else(|| "okd-project/okd-payload-pipeline".to_owned());
+        let repo =
+            self.pipeline_repo.clone().unwrap_or_else(|| "okd-project/okd-payload-pipeline".to_owned());
         let (org, name) = repo
             .split_once('/')
             .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
@@ -147,7 +148,10 @@ mod tests {
     #[test]
     fn defaults_aliases_and_checked_values() {
         let settings = Settings::default();
-        assert_eq!((settings.stream.as_str(), settings.parallelism, settings.engine), ("release", 8, BuildEngine::Buildconfig));
+        assert_eq!(
+            (settings.stream.as_str(), settings.parallelism, settings.engine),
+            ("release", 8, BuildEngine::Buildconfig)
+        );
         let mut flags = BackendSettings::new();
         flags.insert("engine".into(), "shipwright".into());
         flags.insert("schedule".into(), "0 2 * * *".into());

@@ -26,8 +26,7 @@ pub fn label_value(text: &str) -> String {
         return text.to_owned();
     }
     let hash = hex::encode(&Sha256::digest(text.as_bytes())[..6]);
-    let prefix: String =
-        text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(50).collect();
+    let prefix: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(50).collect();
     format!("{}-{hash}", prefix.trim_matches('-')).trim_start_matches('-').to_owned()
 }
 

@@ -14,7 +14,10 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 use okd_core::{Error, ErrorKind, Result};
-use okd_runtime::retry::{Backoff, retry};
+use okd_runtime::{
+    kube::{to_object, to_value},
+    retry::{Backoff, retry},
+};
 use serde_json::{Value, json};
 
 use crate::status::{failed_step, phase};
@@ -89,47 +92,18 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// A kube-rs error in okd-build's terms: what the user can fix, what may pass, what is a bug.
+/// A kube-rs error in okd-build's terms, with what to check on a Konflux cluster.
 pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
-    let (kind, retryable, message) = match &error {
-        kube::Error::Api(status) => {
-            let kind = match status.code {
-                404 => ErrorKind::NotFound,
-                409 => ErrorKind::Conflict,
-                401 | 403 => ErrorKind::Unauthorized,
-                400 | 422 => ErrorKind::InvalidInput,
-                429 | 500..=599 => ErrorKind::Unavailable,
-                _ => ErrorKind::Internal,
-            };
-            let retryable = matches!(status.code, 429 | 500..=599);
-            (kind, retryable, format!("{action}: {} ({})", status.message, status.code))
-        }
-        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
-            (ErrorKind::Unavailable, true, format!("{action}: the API server did not answer"))
-        }
-        kube::Error::Auth(_) => (ErrorKind::Unauthorized, false, format!("{action}: authentication failed")),
-        _ => (ErrorKind::Internal, false, format!("{action}: {error}")),
-    };
-    let help = match kind {
+    let error = okd_runtime::kube::kube_error(error, action);
+    let help = match error.kind() {
         ErrorKind::Unauthorized => Some("check the kubeconfig context's credentials and the tenant's RBAC"),
         ErrorKind::NotFound => Some("is the namespace right, and are Tekton and Konflux's CRDs installed?"),
         _ => None,
     };
-    let error = Error::new(kind, message).set_retryable(retryable).with_source(error);
     match help {
         Some(help) => error.with_help(help),
         None => error,
     }
-}
-
-fn to_value(object: &DynamicObject) -> Result<Value> {
-    serde_json::to_value(object)
-        .map_err(|e| Error::new(ErrorKind::Internal, "cannot read an object").with_source(e))
-}
-
-fn to_object(value: &Value) -> Result<DynamicObject> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| Error::new(ErrorKind::Internal, "cannot encode an object").with_source(e))
 }
 
 impl Cluster {

@@ -13,6 +13,8 @@
 
 pub mod driver;
 pub mod git;
+#[cfg(feature = "kube")]
+pub mod kube;
 pub mod oci;
 pub mod retry;
 mod runtime;

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-/// Package name -> the package names it links (normal dependencies, transitively).
-fn linked() -> BTreeMap<String, BTreeSet<String>> {
+/// `cargo metadata` of the workspace.
+fn metadata() -> Value {
     // This machine's platform only: the others' dependencies are not downloaded, and the tests
     // reach no network.
     let host = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
@@ -19,7 +19,12 @@ fn linked() -> BTreeMap<String, BTreeSet<String>> {
         .output()
         .unwrap();
     assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
-    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Package name -> the package names it links (normal dependencies, transitively).
+fn linked() -> BTreeMap<String, BTreeSet<String>> {
+    let metadata = metadata();
     let names: BTreeMap<&str, &str> = metadata["packages"]
         .as_array()
         .unwrap()
@@ -71,9 +76,36 @@ fn the_crates_keep_their_layers() {
     for forbidden in ["bollard", "kube-client", "octocrab", "rusqlite", "okd-runtime"] {
         assert!(!core.contains(forbidden), "okd-core links {forbidden}");
     }
-    for forbidden in ["bollard", "kube-client", "octocrab"] {
+    for forbidden in ["bollard", "octocrab"] {
         assert!(!linked["okd-runtime"].contains(forbidden), "okd-runtime links {forbidden}");
     }
+    // kube-rs only through okd-runtime's optional `kube` feature (its shared error mapping),
+    // which the cluster backends turn on and the local backend does not.
+    let metadata = metadata();
+    let package = |name: &str| {
+        metadata["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap().clone()
+    };
+    let dependency = |package: &Value, name: &str| {
+        package["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == name).cloned()
+    };
+    let runtime = package("okd-runtime");
+    for dep in ["kube", "kube-client"] {
+        if let Some(d) = dependency(&runtime, dep) {
+            assert_eq!(d["optional"], true, "okd-runtime depends on {dep} only optionally");
+        }
+    }
+    let runtime_features = |backend: &str| -> Vec<String> {
+        dependency(&package(backend), "okd-runtime").unwrap()["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        !runtime_features("backend-local").contains(&"kube".to_owned()),
+        "backend-local turns on okd-runtime/kube"
+    );
     for backend in backends {
         for other in backends.iter().filter(|b| **b != backend) {
             assert!(!linked[backend].contains(*other), "{backend} depends on {other}");

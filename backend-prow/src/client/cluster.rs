@@ -11,7 +11,10 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 use okd_core::{Error, ErrorKind, Result};
-use okd_runtime::retry::{Backoff, retry};
+use okd_runtime::{
+    kube::to_value,
+    retry::{Backoff, retry},
+};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -31,42 +34,15 @@ fn imagestreams() -> ApiResource {
     )
 }
 
-/// A kube-rs error in okd-build's terms.
+/// A kube-rs error in okd-build's terms, with what to check on app.ci.
 pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
-    let (kind, retryable, message) = match &error {
-        kube::Error::Api(status) => {
-            let kind = match status.code {
-                404 => ErrorKind::NotFound,
-                409 => ErrorKind::Conflict,
-                401 | 403 => ErrorKind::Unauthorized,
-                400 | 422 => ErrorKind::InvalidInput,
-                429 | 500..=599 => ErrorKind::Unavailable,
-                _ => ErrorKind::Internal,
-            };
-            (
-                kind,
-                matches!(status.code, 429 | 500..=599),
-                format!("{action}: {} ({})", status.message, status.code),
-            )
-        }
-        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
-            (ErrorKind::Unavailable, true, format!("{action}: the API server did not answer"))
-        }
-        kube::Error::Auth(_) => (ErrorKind::Unauthorized, false, format!("{action}: authentication failed")),
-        _ => (ErrorKind::Internal, false, format!("{action}: {error}")),
-    };
-    let error = Error::new(kind, message).set_retryable(retryable).with_source(error);
-    if kind == ErrorKind::Unauthorized {
+    let error = okd_runtime::kube::kube_error(error, action);
+    if error.kind() == ErrorKind::Unauthorized {
         return error.with_help(
             "the kubeconfig context must reach app.ci and may read ProwJobs and the integration ImageStream",
         );
     }
     error
-}
-
-fn to_value(object: &DynamicObject) -> Result<Value> {
-    serde_json::to_value(object)
-        .map_err(|e| Error::new(ErrorKind::Internal, "cannot read an object").with_source(e))
 }
 
 /// The ProwJobs of a run by name, as the run's watch last saw them.

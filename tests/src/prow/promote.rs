@@ -111,7 +111,9 @@ impl Promoter {
             }
         }
         for ((namespace, stream), tags) in streams {
-            tag_stream(&self.store, &namespace, &stream, &tags)?;
+            let public = format!("registry.ci.openshift.org/{namespace}/{stream}");
+            let repos = StreamRepos { source: QCI_PROXY, public: &public };
+            tag_stream(&self.store, &namespace, &stream, &tags, repos)?;
             lock(&self.done).extend(tags.into_iter().map(|(tag, digest)| Promotion {
                 job_id: id.to_owned(),
                 job_name: job_name.to_owned(),
@@ -175,15 +177,30 @@ fn plan(config: &Value) -> Result<Vec<(String, String, String, String)>, String>
     Ok(planned)
 }
 
-/// Points `tags` of `<namespace>/<name>` at their digests through QCI, creating the stream if
-/// needed: the spec tag `oc tag --reference` writes, then the status item the image
-/// controller adds (newest first). Retries on conflicts with concurrent promotions.
-fn tag_stream(store: &Store, namespace: &str, name: &str, tags: &[(String, String)]) -> Result<(), String> {
+/// Where a stream's images are pulled from: each digest at `source` (`<source>@<digest>`), and
+/// the stream's `status.publicDockerImageRepository`.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamRepos<'a> {
+    pub source: &'a str,
+    pub public: &'a str,
+}
+
+/// Points `tags` of `<namespace>/<name>` at their digests in `repos.source`, creating the
+/// stream if needed: the spec tag `oc tag --reference` writes, then the status item the image
+/// controller adds (newest first). Retries on conflicts with concurrent writers. Used by the
+/// promotion step here and by the fake Argo builds (crate::kube::controllers).
+pub fn tag_stream(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    tags: &[(String, String)],
+    repos: StreamRepos<'_>,
+) -> Result<(), String> {
     let gvr = imagestreams();
     let spec_tag = |tag: &str, digest: &str, generation: u64| {
         json!({
             "name": tag,
-            "from": {"kind": "DockerImage", "name": format!("{QCI_PROXY}@{digest}")},
+            "from": {"kind": "DockerImage", "name": format!("{}@{digest}", repos.source)},
             "generation": generation,
             "importPolicy": {"importMode": "PreserveOriginal"},
             "referencePolicy": {"type": "Local"},
@@ -231,8 +248,7 @@ fn tag_stream(store: &Store, namespace: &str, name: &str, tags: &[(String, Strin
         .update_status(&gvr, namespace, name, |status| {
             status["dockerImageRepository"] =
                 json!(format!("image-registry.openshift-image-registry.svc:5000/{namespace}/{name}"));
-            status["publicDockerImageRepository"] =
-                json!(format!("registry.ci.openshift.org/{namespace}/{name}"));
+            status["publicDockerImageRepository"] = json!(repos.public);
             if !status["tags"].is_array() {
                 status["tags"] = json!([]);
             }
@@ -240,7 +256,7 @@ fn tag_stream(store: &Store, namespace: &str, name: &str, tags: &[(String, Strin
             for (tag, digest) in tags {
                 let item = json!({
                     "created": created,
-                    "dockerImageReference": format!("{QCI_PROXY}@{digest}"),
+                    "dockerImageReference": format!("{}@{digest}", repos.source),
                     "image": digest,
                     "generation": generation,
                 });

@@ -156,7 +156,13 @@ async fn drive(run: &mut Run) -> Result<Option<Option<std::time::Duration>>, Gon
                         && at <= now_instant
                     {
                         t.state = match run.outcome_of(&t.component) {
-                            Outcome::Succeed => State::Succeeded,
+                            Outcome::Succeed => match succeed(run, &t.component) {
+                                Ok(()) => State::Succeeded,
+                                Err(message) => {
+                                    set_message(run, &t.id, &message);
+                                    State::Failed
+                                }
+                            },
                             Outcome::Fail(message) => {
                                 set_message(run, &t.id, &message);
                                 State::Failed
@@ -187,6 +193,13 @@ async fn drive(run: &mut Run) -> Result<Option<Option<std::time::Duration>>, Gon
     };
     finish(run, &tasks, phase, &message, &entrypoint)?;
     Ok(Some(ttl(&run.object()?, phase == "Succeeded")))
+}
+
+/// Runs the script's task hook (if any) for a task about to succeed.
+fn succeed(run: &Run, component: &str) -> Result<(), String> {
+    let Some(hook) = run.script().task_success_hook() else { return Ok(()) };
+    let wf = run.object().map_err(|_| "the workflow is gone".to_owned())?;
+    hook(&wf, component)
 }
 
 /// The entrypoint and templates: the workflow's own, else its WorkflowTemplate's.

@@ -66,6 +66,11 @@ pub(crate) enum Outcome {
 /// promotion: [`crate::prow::FakeGangway::promoter`]). An `Err` makes the job fail instead.
 pub type ProwJobHook = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
 
+/// Called with a Workflow (as stored) and a DAG task's component just before the controller
+/// marks the task `Succeeded`: what the task's build leaves behind for others to read (the
+/// image it pushed into an ImageStream: [`tag_built_images`]). An `Err` fails the task.
+pub type TaskHook = Arc<dyn Fn(&Value, &str) -> Result<(), String> + Send + Sync>;
+
 /// A [`ProwJobHook`] in a [`Script`] (which is `Debug`).
 #[derive(Clone)]
 struct Hook(ProwJobHook);
@@ -74,6 +79,33 @@ impl fmt::Debug for Hook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ProwJobHook")
     }
+}
+
+/// A [`TaskHook`] in a [`Script`].
+#[derive(Clone)]
+struct OnTask(TaskHook);
+
+impl fmt::Debug for OnTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TaskHook")
+    }
+}
+
+/// A [`TaskHook`] that does what a okd-payload-pipeline task's Build does when it completes:
+/// the image is pushed to the internal registry and tagged `<stream>:<component>` in the
+/// Workflow's namespace, at [`Script::digest_for`] of `<workflow>/<component>` (so every run's
+/// build has its own digest).
+pub fn tag_built_images(store: Store, stream: &str) -> TaskHook {
+    let stream = stream.to_owned();
+    Arc::new(move |wf: &Value, component: &str| {
+        let ns = wf["metadata"]["namespace"].as_str().unwrap_or_default();
+        let workflow = wf["metadata"]["name"].as_str().unwrap_or_default();
+        let digest = Script::digest_for(&format!("{workflow}/{component}"));
+        let source = format!("image-registry.openshift-image-registry.svc:5000/{ns}/{stream}");
+        let public = format!("default-route-openshift-image-registry.apps.okd.example/{ns}/{stream}");
+        let repos = crate::prow::promote::StreamRepos { source: &source, public: &public };
+        crate::prow::promote::tag_stream(&store, ns, &stream, &[(component.to_owned(), digest)], repos)
+    })
 }
 
 /// What each object does: durations and outcomes per component.
@@ -86,6 +118,7 @@ pub struct Script {
     prune_after: Option<Duration>,
     images: HashMap<String, (String, String)>,
     prowjob_success: Option<Hook>,
+    task_success: Option<OnTask>,
 }
 
 impl Default for Script {
@@ -105,6 +138,7 @@ impl Script {
             prune_after: None,
             images: HashMap::new(),
             prowjob_success: None,
+            task_success: None,
         }
     }
 
@@ -162,6 +196,17 @@ impl Script {
     pub fn on_prowjob_success(mut self, hook: ProwJobHook) -> Self {
         self.prowjob_success = Some(Hook(hook));
         self
+    }
+
+    /// Runs `hook` just before each Argo DAG task that is to succeed is marked `Succeeded`; see
+    /// [`TaskHook`].
+    pub fn on_workflow_task_success(mut self, hook: TaskHook) -> Self {
+        self.task_success = Some(OnTask(hook));
+        self
+    }
+
+    pub(crate) fn task_success_hook(&self) -> Option<&TaskHook> {
+        self.task_success.as_ref().map(|h| &h.0)
     }
 
     pub(crate) fn prowjob_success_hook(&self) -> Option<&ProwJobHook> {

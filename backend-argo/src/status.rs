@@ -1,0 +1,123 @@
+//! A component's state read off its Workflow: Argo names a DAG task's node `<workflow>.<task>`,
+//! and okd-build names each task after its component.
+
+use serde_json::Value;
+
+/// Where one component's task is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    /// No node yet (its parents are running), or `Pending`.
+    Waiting,
+    Running,
+    Succeeded,
+    /// `Failed` or `Error`, with the most specific message Argo gives.
+    Failed(String),
+    /// `Omitted` or `Skipped`: a parent failed, or the workflow stopped first.
+    Omitted(String),
+}
+
+impl TaskState {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Failed(_) | TaskState::Omitted(_))
+    }
+}
+
+/// The Workflow's phase, when it has ended (`Succeeded`, `Failed`, `Error`).
+pub fn ended(workflow: &Value) -> Option<&str> {
+    workflow["status"]["phase"].as_str().filter(|p| matches!(*p, "Succeeded" | "Failed" | "Error"))
+}
+
+fn nodes(workflow: &Value) -> impl Iterator<Item = &Value> {
+    workflow["status"]["nodes"].as_object().into_iter().flat_map(|m| m.values())
+}
+
+/// The task node of `component`, if Argo has made it.
+pub fn task_node<'a>(workflow: &'a Value, component: &str) -> Option<&'a Value> {
+    let name = format!("{}.{component}", workflow["metadata"]["name"].as_str().unwrap_or_default());
+    nodes(workflow).find(|n| n["name"] == name.as_str())
+}
+
+/// When `component`'s task started, as Argo says.
+pub fn started_at<'a>(workflow: &'a Value, component: &str) -> Option<&'a str> {
+    task_node(workflow, component).and_then(|n| n["startedAt"].as_str())
+}
+
+/// The state of `component`'s task. A task with no node in a Workflow that has ended did not
+/// run: it is omitted with the Workflow's own message (e.g. "Stopped with strategy
+/// 'Terminate'").
+pub fn task_state(workflow: &Value, component: &str) -> TaskState {
+    let Some(node) = task_node(workflow, component) else {
+        return match ended(workflow) {
+            Some(phase) => TaskState::Omitted(format!(
+                "the Workflow ended ({phase}{}) before the task ran",
+                workflow["status"]["message"].as_str().map(|m| format!(": {m}")).unwrap_or_default()
+            )),
+            None => TaskState::Waiting,
+        };
+    };
+    match node["phase"].as_str().unwrap_or_default() {
+        "Running" => TaskState::Running,
+        "Succeeded" => TaskState::Succeeded,
+        "Failed" | "Error" => TaskState::Failed(failure_message(workflow, node)),
+        "Omitted" | "Skipped" => TaskState::Omitted(
+            node["message"].as_str().unwrap_or("omitted: a parent did not succeed").to_owned(),
+        ),
+        // A task still Pending when the Workflow ended never ran.
+        _ if ended(workflow).is_some() => TaskState::Omitted("the Workflow ended before the task ran".into()),
+        _ => TaskState::Waiting,
+    }
+}
+
+/// The message of the deepest failed node under a task: Argo's task and step nodes only say
+/// "child '<id>' failed", the node of the failing Build or pod says why.
+fn failure_message(workflow: &Value, task: &Value) -> String {
+    let prefix = format!("{}", task["name"].as_str().unwrap_or_default());
+    let specific = nodes(workflow)
+        .filter(|n| {
+            let name = n["name"].as_str().unwrap_or_default();
+            name == prefix
+                || name.starts_with(&format!("{prefix}["))
+                || name.starts_with(&format!("{prefix}."))
+        })
+        .filter(|n| matches!(n["phase"].as_str(), Some("Failed" | "Error")))
+        .filter_map(|n| n["message"].as_str())
+        .filter(|m| !m.is_empty() && !m.starts_with("child '"))
+        .max_by_key(|m| m.len());
+    specific
+        .or_else(|| task["message"].as_str())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("the task failed")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn task_nodes_map_to_states_with_the_specific_message() {
+        let wf = json!({
+            "metadata": {"name": "wf"},
+            "status": {"phase": "Failed", "message": "child 'wf-1' failed", "nodes": {
+                "wf-1": {"name": "wf.cli", "phase": "Failed", "message": "child 'wf-2' failed", "startedAt": "t"},
+                "wf-2": {"name": "wf.cli[0].build(0:amd64)", "phase": "Failed", "message": "Build cli-amd64-x failed: make: *** [build] Error 2"},
+                "wf-3": {"name": "wf.installer", "phase": "Omitted", "message": "omitted: depends condition not met"},
+                "wf-4": {"name": "wf.base", "phase": "Succeeded"},
+            }},
+        });
+        assert_eq!(
+            task_state(&wf, "cli"),
+            TaskState::Failed("Build cli-amd64-x failed: make: *** [build] Error 2".into())
+        );
+        assert!(matches!(task_state(&wf, "installer"), TaskState::Omitted(m) if m.contains("depends")));
+        assert_eq!(task_state(&wf, "base"), TaskState::Succeeded);
+        assert!(
+            matches!(task_state(&wf, "console"), TaskState::Omitted(m) if m.contains("child 'wf-1' failed"))
+        );
+        assert_eq!(started_at(&wf, "cli"), Some("t"));
+        let running = json!({"metadata": {"name": "wf"}, "status": {"phase": "Running"}});
+        assert_eq!(task_state(&running, "cli"), TaskState::Waiting);
+    }
+}
