@@ -254,15 +254,19 @@ impl BuildBackend for KonfluxBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        let artifacts = match self.strategy {
+        let (artifacts, warnings) = match self.strategy {
             Strategy::Konflux => render::konflux_artifacts(&plan, &self.settings)?,
-            Strategy::DoozerKonflux => render::doozer_artifacts(&plan, &self.settings)?,
+            Strategy::DoozerKonflux => (render::doozer_artifacts(&plan, &self.settings)?, Vec::new()),
         };
-        Ok(BackendPlan::new(self.strategy.name(), plan, artifacts))
+        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts);
+        backend_plan.warnings = warnings;
+        Ok(backend_plan)
     }
 
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {
-        write(&plan.artifacts, dir)
+        let mut summary = write(&plan.artifacts, dir)?;
+        summary.warnings = plan.warnings.clone();
+        Ok(summary)
     }
 
     async fn build(

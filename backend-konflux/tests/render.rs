@@ -180,17 +180,41 @@ async fn the_4_22_branch_renders_for_konflux() {
     let branch = shared.join("corpus/ocp-build-data/openshift-4.22");
     let imported =
         import(&branch, &ImportOptions { variant: Some("okd".into()), ..Default::default() }).unwrap();
-    let plan = common::plan_offline(branch.join("imported-release.yaml"), &imported.manifest).await;
+    let manifest = branch.join("imported-release.yaml");
+    let plan = common::plan_offline(manifest.clone(), &imported.manifest).await;
+    assert_eq!(plan.components.len(), 250);
     let rendered = common::backend_plan(Strategy::Konflux, Some("okd-tenant"), plan.clone()).await;
+    // Sources were not read: components with Doozer's positional parents need an OKD
+    // Dockerfile that cannot be written. They get no PipelineRuns naming it, and a warning at
+    // their manifest line says so; the account counts them.
+    let files = by_path(&rendered.artifacts);
+    let summary: Value = serde_saphyr::from_str(&files["./konflux/repositories.yaml"].content).unwrap();
+    let not_written = summary["totals"]["okd_dockerfiles_not_written"].as_u64().unwrap() as usize;
+    assert!(not_written > 200, "{}", summary["totals"]);
+    let tekton = rendered.artifacts.iter().filter(|a| a.path.starts_with(".tekton/")).count();
+    assert_eq!(tekton, 2 * (plan.components.len() - not_written));
+    assert_eq!(rendered.warnings.len(), 250, "one per unread source");
+    let without_runs = rendered.warnings.iter().filter(|w| w.message.contains("no PipelineRuns")).count();
+    assert_eq!(without_runs, not_written);
+    assert!(rendered.warnings.iter().all(|w| w.file == manifest && w.line > 0));
+    assert!(
+        !rendered.artifacts.iter().any(|a| a.content.contains(".okd\n") && a.path.starts_with(".tekton/"))
+    );
+
+    // With the sources read (made up in memory: Dockerfiles with the FROM lines each
+    // component's `from` needs, at a commit per repository), every component gets its
+    // PipelineRuns and OKD Dockerfile.
+    let release = std::sync::Arc::new(
+        okd_core::manifest::load_str(&manifest, &imported.manifest, &Default::default()).unwrap(),
+    );
+    let sources = okd_tests::synthetic::sources_in_memory(&release);
+    let plan = std::sync::Arc::new(okd_core::plan::plan(release, &sources, &Default::default()).unwrap());
+    let rendered = common::backend_plan(Strategy::Konflux, Some("okd-tenant"), plan.clone()).await;
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings.first());
     let files = by_path(&rendered.artifacts);
     let tekton = rendered.artifacts.iter().filter(|a| a.path.starts_with(".tekton/")).count();
     assert_eq!(tekton, 2 * plan.components.len());
-    assert_eq!(plan.components.len(), 250);
-    // Sources were not read: components with Doozer's positional parents need an OKD
-    // Dockerfile that cannot be written; the account says so.
     let summary: Value = serde_saphyr::from_str(&files["./konflux/repositories.yaml"].content).unwrap();
-    let not_written = summary["totals"]["okd_dockerfiles_not_written"].as_u64().unwrap();
-    assert!(not_written > 200, "{}", summary["totals"]);
     // A multi-arch component takes the multi-platform pipeline and its platforms.
     let installer = files
         .iter()

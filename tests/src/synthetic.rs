@@ -13,7 +13,11 @@ use std::{
     process::Command,
 };
 
-use okd_core::manifest::{LoadOptions, Source, load_str};
+use okd_core::{
+    manifest::{Component, LoadOptions, Release, Source, load_str},
+    source::{Origin, SourceSnapshot, SourceState, Sources},
+};
+use sha2::{Digest, Sha256};
 
 /// A FROM text no rule but the positional one resolves.
 const BUILDER_FROM: &str = "registry.ci.openshift.org/ocp/builder:rhel-9-golang-1.24-openshift-4.22";
@@ -32,17 +36,7 @@ pub fn git_sources(manifest: &str, dir: &Path) -> String {
     let mut repos: BTreeMap<(String, String), BTreeMap<PathBuf, String>> = BTreeMap::new();
     for c in &release.components {
         let Source::Git { url, reference } = &c.source else { continue };
-        let builders = c.from.as_ref().map_or(0, |f| f.builders.len());
-        let mut text = String::new();
-        for i in 0..builders {
-            text.push_str(&format!("FROM {BUILDER_FROM} AS builder{i}\nRUN make build-{i}\n"));
-        }
-        text.push_str(&format!("FROM {FINAL_FROM}\n"));
-        if builders > 0 {
-            text.push_str("COPY --from=builder0 /out /usr/bin/\n");
-        }
-        text.push_str(&format!("LABEL io.k8s.display-name={}\n", c.name));
-        repos.entry((url.clone(), reference.clone())).or_default().insert(c.dockerfile_path(), text);
+        repos.entry((url.clone(), reference.clone())).or_default().insert(c.dockerfile_path(), dockerfile(c));
     }
     for ((url, reference), files) in &repos {
         let root = local(url, dir);
@@ -61,6 +55,49 @@ pub fn git_sources(manifest: &str, dir: &Path) -> String {
         git(&root, &["commit", "-q", "-m", "synthetic sources"]);
     }
     manifest.replace("https://github.com/", &format!("file://{}/git/", dir.display()))
+}
+
+/// A Dockerfile with the FROM lines `c`'s positional `from` needs: one builder stage per
+/// builder, then the final stage.
+pub fn dockerfile(c: &Component) -> String {
+    let builders = c.from.as_ref().map_or(0, |f| f.builders.len());
+    let mut text = String::new();
+    for i in 0..builders {
+        text.push_str(&format!("FROM {BUILDER_FROM} AS builder{i}\nRUN make build-{i}\n"));
+    }
+    text.push_str(&format!("FROM {FINAL_FROM}\n"));
+    if builders > 0 {
+        text.push_str("COPY --from=builder0 /out /usr/bin/\n");
+    }
+    text.push_str(&format!("LABEL io.k8s.display-name={}\n", c.name));
+    text
+}
+
+/// The release's git sources as if read, without any repository: each component's
+/// [`dockerfile`] at a commit derived from its URL and ref (deterministic, so renders can be
+/// golden files). Path sources are left out (plan them as unread).
+pub fn sources_in_memory(release: &Release) -> Sources {
+    let states = release
+        .components
+        .iter()
+        .filter_map(|c| {
+            let Source::Git { url, reference } = &c.source else { return None };
+            let commit = hex::encode(&Sha256::digest(format!("{url}@{reference}").as_bytes())[..20]);
+            let path = c.dockerfile_path();
+            let snapshot = SourceSnapshot {
+                origin: Origin::Git {
+                    url: url.clone(),
+                    reference: reference.clone(),
+                    commit: commit.clone(),
+                },
+                dockerfile: dockerfile(c),
+                dockerfile_path: PathBuf::from(format!("{url}@{commit}:{}", path.display())),
+                content: format!("{url}@{commit}:{}", c.context),
+            };
+            Some((c.name.clone(), SourceState::Read(snapshot)))
+        })
+        .collect();
+    Sources(states)
 }
 
 fn local(url: &str, dir: &Path) -> PathBuf {

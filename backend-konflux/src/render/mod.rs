@@ -9,7 +9,7 @@ pub(crate) mod tenant;
 use std::collections::BTreeMap;
 
 use okd_core::{
-    Error, ErrorKind, Result,
+    Error, ErrorKind, Result, Warning,
     backend::Artifact,
     manifest::Source,
     plan::{Plan, PlannedComponent, PlannedSource},
@@ -179,12 +179,32 @@ pub(crate) fn in_repo(context: &str, path: &str) -> String {
 
 /// The Konflux-only approach: per repository the `.tekton` files and OKD Dockerfiles, and the
 /// tenant objects and a per-repository account of the files in `konflux/`.
-pub(crate) fn konflux_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<Artifact>> {
+/// Components whose source was not read are warnings at their manifest line; one whose FROM lines
+/// must change gets no PipelineRuns, since they would name an OKD Dockerfile nobody wrote.
+pub(crate) fn konflux_artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec<Artifact>, Vec<Warning>)> {
     let view = View::new(plan, settings)?;
     let ns = settings.namespace.as_deref();
     let mut artifacts = Vec::new();
+    let mut warnings = Vec::new();
     let mut okd_files: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for c in &view.components {
+    for (c, planned) in view.components.iter().zip(&plan.components) {
+        if planned.rewritten.is_none() && !c.path_source {
+            let line = plan.release.components.get(planned.index).map_or(0, |m| m.declared_at.line);
+            let message = match &c.okd {
+                OkdDockerfile::Unread { path } => format!(
+                    "component '{}': its Dockerfile was not read (offline, or the source is unreachable), and its FROM lines must change, so its repository needs {path}, which cannot be written without it; no PipelineRuns are rendered for it (render without --offline)",
+                    c.name
+                ),
+                _ => format!(
+                    "component '{}': its Dockerfile was not read (offline, or the source is unreachable); its PipelineRuns build {} as it is, unchecked",
+                    c.name, c.dockerfile
+                ),
+            };
+            warnings.push(Warning { file: plan.release.path.clone(), line, message });
+        }
+        if matches!(c.okd, OkdDockerfile::Unread { .. }) {
+            continue;
+        }
         for event in [Event::PullRequest, Event::Push] {
             let object = pipelinerun::pac_pipelinerun(c, &view.application, ns, settings, event);
             artifacts.push(Artifact {
@@ -233,7 +253,7 @@ pub(crate) fn konflux_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<
         content: summary::repositories(&view, &artifacts)?,
         components: names,
     });
-    Ok(artifacts)
+    Ok((artifacts, warnings))
 }
 
 /// Doozer + Konflux: the tenant objects (Pipelines-as-Code off), one run template per component

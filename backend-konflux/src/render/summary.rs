@@ -7,7 +7,13 @@ use std::collections::BTreeMap;
 use okd_core::{Result, backend::Artifact};
 use serde_json::{Value, json};
 
-use super::{ComponentView, View, dockerfile::OkdDockerfile, in_repo, tenant::yaml};
+use super::{
+    ComponentView, View,
+    dockerfile::OkdDockerfile,
+    in_repo,
+    pipelinerun::{Event, tekton_file},
+    tenant::yaml,
+};
 
 fn okd_state(c: &ComponentView) -> Value {
     match &c.okd {
@@ -24,16 +30,16 @@ fn okd_state(c: &ComponentView) -> Value {
 type Entry<'v> = (Vec<String>, BTreeMap<&'v str, Value>, &'v ComponentView);
 
 pub(super) fn repositories(view: &View, artifacts: &[Artifact]) -> Result<String> {
+    // Every component's repository counts, also one whose files could not be rendered.
     let mut repos: BTreeMap<&str, Entry<'_>> = BTreeMap::new();
+    for c in &view.components {
+        repos.entry(c.repo.slug.as_str()).or_insert_with(|| (Vec::new(), BTreeMap::new(), c));
+    }
     for a in artifacts {
         if let Some(repo) = &a.repository
-            && let Some(first) = view.components.iter().find(|c| &c.repo.slug == repo)
+            && let Some(entry) = repos.get_mut(repo.as_str())
         {
-            repos
-                .entry(repo.as_str())
-                .or_insert_with(|| (Vec::new(), BTreeMap::new(), first))
-                .0
-                .push(a.path.clone());
+            entry.0.push(a.path.clone());
         }
     }
     let (mut unread, mut written) = (0usize, 0usize);
@@ -41,8 +47,12 @@ pub(super) fn repositories(view: &View, artifacts: &[Artifact]) -> Result<String
         let Some(entry) = repos.get_mut(c.repo.slug.as_str()) else { continue };
         match &c.okd {
             OkdDockerfile::Unread { path } => {
+                // Not rendered, but the repository would carry them all the same.
                 unread += 1;
                 entry.0.push(in_repo(&c.context, path));
+                for event in [Event::PullRequest, Event::Push] {
+                    entry.0.push(tekton_file(&c.name, event));
+                }
             }
             OkdDockerfile::Written { .. } => written += 1,
             OkdDockerfile::NotNeeded => {}
