@@ -99,6 +99,24 @@ impl KonfluxBackend {
         Self::with(strategy, runtime, config.settings(), connector)
     }
 
+    /// The digest of the last build of each component with its current fingerprint, from the
+    /// run store if there is one (a render on a machine that never built pins placeholders).
+    fn pins(&self, plan: &Plan) -> Result<render::Pins> {
+        let mut pins = render::Pins::new();
+        if self.strategy != Strategy::Konflux {
+            return Ok(pins);
+        }
+        let Some(store) = self.runtime.store().existing()? else { return Ok(pins) };
+        for c in &plan.components {
+            if let Some(fingerprint) = &c.fingerprint
+                && let Some(digest) = store.lookup(self.strategy.name(), fingerprint)?.and_then(|r| r.digest)
+            {
+                pins.insert(c.name.clone(), digest);
+            }
+        }
+        Ok(pins)
+    }
+
     fn with(strategy: Strategy, runtime: &Runtime, settings: Settings, connector: Connector) -> Self {
         KonfluxBackend {
             strategy,
@@ -255,7 +273,7 @@ impl BuildBackend for KonfluxBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let (artifacts, warnings) = match self.strategy {
-            Strategy::Konflux => render::konflux_artifacts(&plan, &self.settings)?,
+            Strategy::Konflux => render::konflux_artifacts(&plan, &self.settings, &self.pins(&plan)?)?,
             Strategy::DoozerKonflux => (render::doozer_artifacts(&plan, &self.settings)?, Vec::new()),
         };
         let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts);
@@ -280,7 +298,7 @@ impl BuildBackend for KonfluxBackend {
         let mut settings = (*self.settings).clone();
         settings.namespace = Some(cluster.namespace().to_owned());
         let settings = Arc::new(settings);
-        let view = Arc::new(View::new(&core, &settings)?);
+        let view = Arc::new(View::new(&core, &settings, &self.pins(&core)?)?);
         let cache_dir = self.runtime.cache_dir().to_path_buf();
         let sources = match self.strategy {
             Strategy::Konflux => None,

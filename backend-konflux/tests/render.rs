@@ -238,3 +238,72 @@ async fn the_4_22_branch_renders_for_konflux() {
     golden.push_str(&format!("===== totals\n{}\n", serde_saphyr::to_string(&summary["totals"]).unwrap()));
     insta::assert_snapshot!("okd_4_22_installer_konflux", golden);
 }
+
+/// `app` builds on `base`: its OKD Dockerfile must name base's Konflux output image
+/// (`<registry>/<repository>/base:<commit>`), pinned by digest so nudges can move it.
+const PINS: &str = r#"name: pins
+version: 1.0.0
+output: { registry: quay.io, repository: okd/pins }
+components:
+  - { name: base, source: { git: "https://github.com/okd/base", ref: main } }
+  - { name: app, source: { git: "https://github.com/okd/app", ref: main }, from: { final: "member:base" } }
+"#;
+
+#[tokio::test]
+async fn a_parent_is_its_konflux_image_pinned_by_the_last_digest_or_a_marked_placeholder() {
+    let path = std::path::Path::new("pins.yaml");
+    let release = std::sync::Arc::new(okd_core::manifest::load_str(path, PINS, &Default::default()).unwrap());
+    let sources = okd_tests::synthetic::sources_in_memory(&release);
+    let plan = std::sync::Arc::new(okd_core::plan::plan(release, &sources, &Default::default()).unwrap());
+    let base = plan.component("base").unwrap();
+    let okd_core::plan::PlannedSource::Commit { commit, .. } = &base.source else { panic!("a git source") };
+    let image = format!("quay.io/okd/pins/base:{commit}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = okd_runtime::Runtime::new(dir.path().join("state"), dir.path().join("cache"))
+        .with_settings(okd_runtime::SettingsLayers::none());
+    let config = backend_konflux::KonfluxConfig::default();
+    let backend = backend_konflux::KonfluxBackend::from_config(Strategy::Konflux, &runtime, &config);
+    let dockerfile = |rendered: &okd_core::backend::BackendPlan| {
+        rendered
+            .artifacts
+            .iter()
+            .find(|a| a.path == "Dockerfile.okd" && a.components == ["app"])
+            .unwrap()
+            .content
+            .clone()
+    };
+
+    // Never built: a placeholder digest, said to be one; and no state folder was created.
+    let rendered = backend.plan(plan.clone(), &Default::default()).await.unwrap();
+    let text = dockerfile(&rendered);
+    let placeholder = format!("FROM {image}@sha256:{}", "0".repeat(64));
+    assert!(text.contains(&placeholder), "{text}");
+    let marker = text
+        .lines()
+        .position(|l| l.starts_with("# okd-build: the parent below has no Konflux build"))
+        .unwrap();
+    assert!(text.lines().nth(marker + 1).unwrap().starts_with(&placeholder), "{text}");
+    assert!(!dir.path().join("state").exists(), "a render creates no run store");
+
+    // Built before with the current fingerprint: the recorded digest.
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    runtime
+        .store()
+        .get()
+        .unwrap()
+        .record_build(&okd_runtime::store::BuildRecord {
+            backend: "konflux".into(),
+            fingerprint: base.fingerprint.clone().unwrap(),
+            component: "base".into(),
+            image: image.clone(),
+            build_ref: "base-on-push-x".into(),
+            digest: Some(digest.clone()),
+            built_at: jiff::Timestamp::now(),
+            log: None,
+        })
+        .unwrap();
+    let text = dockerfile(&backend.plan(plan, &Default::default()).await.unwrap());
+    assert!(text.contains(&format!("FROM {image}@{digest}")), "{text}");
+    assert!(!text.contains("# okd-build: the parent below"), "{text}");
+}

@@ -65,6 +65,22 @@ impl StoreHandle {
     }
 }
 
+impl StoreHandle {
+    /// The store if it is open or exists on disk, without creating one: for reads that are
+    /// optional (a render that pins what earlier runs built), which must not leave a state
+    /// folder behind on a machine that never built.
+    pub fn existing(&self) -> Result<Option<Arc<dyn RunStore>>> {
+        let open = self.0.store.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if open.is_some() {
+            return Ok(open);
+        }
+        match &self.0.dir {
+            Some(dir) if dir.join(crate::store::DB_FILE).is_file() => self.get().map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// What every backend factory is handed.
 #[derive(Debug, Clone)]
 pub struct Runtime {

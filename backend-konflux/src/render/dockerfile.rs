@@ -103,7 +103,26 @@ pub(crate) fn derive(
             },
         )
         .map_err(|e| e.context(format!("component '{}'", planned.name)))?;
+    let content = mark_placeholders(&content);
     Ok(Derived { okd: OkdDockerfile::Written { path: okd_name(&component.dockerfile), content }, args })
+}
+
+/// Puts a comment above each line that pins a parent at the placeholder digest, so nobody takes
+/// it for a real one.
+fn mark_placeholders(content: &str) -> String {
+    if !content.contains(super::PLACEHOLDER_DIGEST) {
+        return content.to_owned();
+    }
+    let mut out = String::with_capacity(content.len() + 200);
+    for line in content.split_inclusive('\n') {
+        if line.contains(super::PLACEHOLDER_DIGEST) {
+            out.push_str(
+                "# okd-build: the parent below has no Konflux build yet; its all-zero digest is a placeholder that the parent's first build nudges to the real one\n",
+            );
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// The plan's rewritten text with each reference's text replaced by `text(resolution)`. The plan

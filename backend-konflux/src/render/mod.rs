@@ -61,16 +61,24 @@ pub(crate) struct View {
 }
 
 impl View {
-    /// The view of `plan`, components in plan order.
-    pub(crate) fn new(plan: &Plan, settings: &Settings) -> Result<View> {
+    /// The view of `plan`, components in plan order. `pins` holds the digest of the last
+    /// Konflux build of a component (from the run store), which a dependent's OKD Dockerfile
+    /// pins its parent at.
+    pub(crate) fn new(plan: &Plan, settings: &Settings, pins: &Pins) -> Result<View> {
         let release = &plan.release;
         let application = settings.application.clone().unwrap_or_else(|| dns_label(&release.name));
         let image_repo =
             |name: &str| format!("{}/{}/{name}", release.output.registry, release.output.repository);
-        // A member parent built by the Konflux-only approach is the tag its push build gives the
-        // planned commit; a path source has no commit, so its reference stays as planned.
+        // A member parent built by the Konflux-only approach is the image its push build
+        // outputs (`<repo>:<commit>`), pinned by digest: nudges only rewrite `@sha256:`
+        // references to the parent's image. Before the parent's first build the digest is a
+        // marked placeholder that its first nudge replaces. A path source has no commit, so its
+        // reference stays as planned.
         let member_ref = |member: &str| match plan.component(member).map(|m| &m.source) {
-            Some(PlannedSource::Commit { commit, .. }) => Some(format!("{}:{commit}", image_repo(member))),
+            Some(PlannedSource::Commit { commit, .. }) => {
+                let digest = pins.get(member).map_or(PLACEHOLDER_DIGEST, String::as_str);
+                Some(format!("{}:{commit}@{digest}", image_repo(member)))
+            }
             _ => None,
         };
         // Two components of one repository may not claim one path with different text.
@@ -159,6 +167,13 @@ impl View {
     }
 }
 
+/// Component → the digest of its last Konflux build, for pinning dependents.
+pub(crate) type Pins = BTreeMap<String, String>;
+
+/// The digest a dependent pins a parent at before the parent has a Konflux build.
+pub(crate) const PLACEHOLDER_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
 /// The branch a manifest ref stands for; `HEAD` and commit ids have none, so `main`.
 fn branch_of(reference: &str) -> String {
     let commit_like = reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit());
@@ -181,8 +196,12 @@ pub(crate) fn in_repo(context: &str, path: &str) -> String {
 /// tenant objects and a per-repository account of the files in `konflux/`.
 /// Components whose source was not read are warnings at their manifest line; one whose FROM lines
 /// must change gets no PipelineRuns, since they would name an OKD Dockerfile nobody wrote.
-pub(crate) fn konflux_artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec<Artifact>, Vec<Warning>)> {
-    let view = View::new(plan, settings)?;
+pub(crate) fn konflux_artifacts(
+    plan: &Plan,
+    settings: &Settings,
+    pins: &Pins,
+) -> Result<(Vec<Artifact>, Vec<Warning>)> {
+    let view = View::new(plan, settings, pins)?;
     let ns = settings.namespace.as_deref();
     let mut artifacts = Vec::new();
     let mut warnings = Vec::new();
@@ -260,7 +279,7 @@ pub(crate) fn konflux_artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec
 /// as okd-build will create it (the branch stands where the generated commit will), and the
 /// Dockerfile each build branch gets before Doozer's ENV and LABEL lines.
 pub(crate) fn doozer_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<Artifact>> {
-    let view = View::new(plan, settings)?;
+    let view = View::new(plan, settings, &Pins::new())?;
     let ns = settings.namespace.as_deref();
     let release = &plan.release;
     let remote = settings.git_remote.as_deref().unwrap_or("<git_remote>");
