@@ -140,6 +140,9 @@ pub struct ReleaseArgs {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
+    /// `table`: the summary line and warnings; `json`: the same as one object.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,6 +189,9 @@ pub struct GenerateArgs {
     /// The assembly named in release strings.
     #[arg(long, default_value = "stream")]
     pub assembly: String,
+    /// `table`: one line per component; `json`: the generated folders as a list.
+    #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
+    pub output: ListOutput,
 }
 
 #[derive(Debug, Args)]
@@ -221,9 +227,16 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = GraphFormat::Dot)]
+    /// Output format (`--format` and `-f` are its older spellings).
+    #[arg(long = "output", short = 'o', alias = "format", short_alias = 'f', value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
+}
+
+/// What `okd import` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportOutput {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -282,8 +295,8 @@ pub enum ImportCommand {
         after_help = "Group vars are substituted into every file first; the group and (with --variant okd) the \
 `okd:` overlays are layered as Doozer layers them; disabled and wip images are skipped. What cannot be \
 mapped is printed as a warning with its file and line.\n\nExamples:\n  \
-okd import ocp-build-data ~/ocp-build-data --variant okd -o okd-4.22.yaml\n  \
-okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -o payload.yaml"
+okd import ocp-build-data ~/ocp-build-data --variant okd -O okd-4.22.yaml\n  \
+okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -O payload.yaml"
     )]
     OcpBuildData {
         /// A checkout of an ocp-build-data release branch (e.g. openshift-4.22).
@@ -298,10 +311,14 @@ okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO
         #[arg(long)]
         payload_only: bool,
         /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'o', value_name = "FILE")]
+        #[arg(long, short = 'O', value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Print the import report (imported, skipped, warnings) as JSON on stderr too.
-        #[arg(long)]
+        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
+        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
+        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
+        output: ImportOutput,
+        /// Old spelling of `--output json`.
+        #[arg(long, hide = true)]
         report_json: bool,
     },
     /// Read existing `.tekton` PipelineRuns (Pipelines-as-Code, as Konflux generates them) and
@@ -310,15 +327,19 @@ okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO
 build-args, build-platforms and output-image become the component's source, Dockerfile, context, \
 build args, arches and output. Push and pull-request PipelineRuns of one component are merged. \
 What cannot be mapped is printed as a warning with its file and line.\n\nExamples:\n  \
-okd import tekton ~/src/cluster-dns-operator/.tekton\n  okd import tekton ~/src -o from-tekton.yaml")]
+okd import tekton ~/src/cluster-dns-operator/.tekton\n  okd import tekton ~/src -O from-tekton.yaml")]
     Tekton {
         /// A .tekton folder, a repository, or a tree of repositories.
         dir: PathBuf,
         /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'o', value_name = "FILE")]
+        #[arg(long, short = 'O', value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Print the import report as JSON on stderr too.
-        #[arg(long)]
+        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
+        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
+        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
+        output: ImportOutput,
+        /// Old spelling of `--output json`.
+        #[arg(long, hide = true)]
         report_json: bool,
     },
     /// Read ci-operator configs (openshift/release ci-operator/config) and write a release
@@ -335,9 +356,9 @@ a stream for the base image's CI pull spec. The promotion stream (origin/scos-X.
 X.Y.0 and the output. What cannot be mapped (tests, releases, resources, build_root, \
 dockerfile_literal, inputs paths, ...) is printed as a warning with its file and line; a tag built by \
 two configs is an error.\n\nExamples:\n  \
-okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos -o okd-scos.yaml\n  \
+okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos -O okd-scos.yaml\n  \
 okd import ci-operator ~/release/ci-operator/config/openshift/oc/openshift-oc-release-4.21__okd-scos.yaml\n  \
-okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --report-json\n\n\
+okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --output json\n\n\
 Reproduce what a Prow job builds, on this machine:\n  \
 okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos | okd build - --backend local"
     )]
@@ -365,10 +386,14 @@ okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-s
         #[arg(long, value_name = "BASE")]
         git_base: Option<String>,
         /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'o', value_name = "FILE")]
+        #[arg(long, short = 'O', value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Print the import report (configs, components, skipped, warnings) as JSON on stderr too.
-        #[arg(long)]
+        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
+        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
+        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
+        output: ImportOutput,
+        /// Old spelling of `--output json`.
+        #[arg(long, hide = true)]
         report_json: bool,
     },
 }

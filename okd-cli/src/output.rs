@@ -296,7 +296,7 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
 /// The human view of `okd backends`.
 pub fn backends_table(infos: &[BackendInfo]) -> String {
     let mut rows = vec![
-        ["NAME", "STATUS", "TRIGGER", "FILES/REPO", "BUILT SO FAR", "SUMMARY"]
+        ["NAME", "MATURITY", "TRIGGER", "FILES/REPO", "BUILT SO FAR", "SUMMARY"]
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>(),
@@ -343,7 +343,8 @@ pub struct RefView<'a> {
     column: u32,
     kind: okd_core::dockerfile::RefKind,
     stage: usize,
-    raw: &'a str,
+    /// As written (`original`, as `okd plan` calls it).
+    original: &'a str,
     expanded: &'a str,
     target: String,
 }
@@ -377,7 +378,7 @@ pub fn refs_view(parsed: &Dockerfile) -> Vec<RefView<'_>> {
             column: r.column,
             kind: r.kind,
             stage: r.stage,
-            raw: &r.raw,
+            original: &r.raw,
             expanded: &r.expanded,
             target: target_text(&r.target),
         })
@@ -391,10 +392,10 @@ pub fn refs_table(parsed: &Dockerfile) -> String {
     ];
     for r in refs_view(parsed) {
         let kind = kind_text(r.kind).to_owned();
-        let reference = if r.raw == r.expanded {
-            r.raw.to_owned()
+        let reference = if r.original == r.expanded {
+            r.original.to_owned()
         } else {
-            format!("{} (expands to {})", r.raw, r.expanded)
+            format!("{} (expands to {})", r.original, r.expanded)
         };
         rows.push(vec![r.line.to_string(), kind, r.stage.to_string(), r.target, reference]);
     }

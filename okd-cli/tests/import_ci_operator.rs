@@ -134,20 +134,20 @@ fn a_config_folder_imports_to_stdout_with_located_warnings_on_stderr() {
 }
 
 #[test]
-fn with_o_the_manifest_is_written_and_validates_and_the_report_is_json() {
+fn with_out_the_manifest_is_written_and_validates_and_output_json_is_the_report_on_stdout() {
     let dir = fixture();
     let out = okd(
         dir.path(),
-        "import ci-operator {dir}/config/openshift/images {dir}/config/openshift/oc --variant okd-scos --version 4.21.0-0.okd-scos -o {dir}/okd.yaml --report-json",
+        "import ci-operator {dir}/config/openshift/images {dir}/config/openshift/oc --variant okd-scos --version 4.21.0-0.okd-scos -O {dir}/okd.yaml -o json",
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(out.stdout.is_empty(), "with -o the manifest goes to the file only");
     let manifest = std::fs::read_to_string(dir.path().join("okd.yaml")).unwrap();
     assert!(manifest.contains("version: \"4.21.0-0.okd-scos\""), "{manifest}");
-    let json_start = stderr.find("{\n").unwrap();
-    let json_end = stderr.rfind("\n}").unwrap() + 2;
-    let report: serde_json::Value = serde_json::from_str(&stderr[json_start..json_end]).unwrap();
+    // stdout is the JSON report alone (the manifest went to the file); stderr has no JSON.
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.get("manifest").is_none(), "with --out the manifest is in the file only");
+    assert!(!stderr.contains('{'), "{stderr}");
     assert_eq!(report["components"][1]["name"], "cli");
     assert_eq!(report["stage_aliases"][0]["alias"], "builder");
     assert_eq!(report["release"]["stream"], "origin/scos-4.21");
@@ -164,7 +164,7 @@ fn a_malformed_config_exits_2_with_its_file_and_line_and_writes_nothing() {
     let bad = OC_CONFIG.replace("    to: cli\n", "    to: [cli]\n");
     write(dir.path(), &format!("config/{OC}"), &bad);
     let before = snapshot(dir.path(), &[]);
-    let out = okd(dir.path(), "import ci-operator {dir}/config -o {dir}/okd.yaml");
+    let out = okd(dir.path(), "import ci-operator {dir}/config -O {dir}/okd.yaml");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty());
@@ -194,7 +194,9 @@ fn the_help_teaches_with_examples() {
     let out = okd(dir.path(), "import ci-operator --help");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
-    for needle in ["--variant", "--version", "--report-json", "Examples:", "okd import ci-operator "] {
+    for needle in
+        ["--variant", "--version", "--output", "--out", "--git-base", "Examples:", "okd import ci-operator "]
+    {
         assert!(stdout.contains(needle), "{needle}\n{stdout}");
     }
 }

@@ -23,12 +23,12 @@ fn the_4_22_branch_imports_and_the_result_validates_offline() {
         branch.to_str().unwrap(),
         "--variant",
         "okd",
-        "-o",
+        "-O",
         out.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(run.stdout.is_empty(), "with -o the manifest goes to the file only");
+    assert!(run.stdout.is_empty(), "with -O the manifest goes to the file only");
     let summary = stderr.lines().last().unwrap();
     assert_eq!(
         summary,
@@ -60,9 +60,28 @@ fn a_broken_group_yml_is_located() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("group.yml"), "vars:\n  MAJOR: 4\nname: [unclosed\n").unwrap();
     let out = tmp.path().join("out.yaml");
-    let run = okd(&["import", "ocp-build-data", tmp.path().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let run = okd(&["import", "ocp-build-data", tmp.path().to_str().unwrap(), "-O", out.to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("group.yml:3:") || stderr.contains("group.yml:4:"), "{stderr}");
     assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn dash_o_json_is_the_report_with_the_manifest_on_stdout_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("group.yml"), "vars:\n  MAJOR: 4\n  MINOR: 22\nname: openshift-4.22\n")
+        .unwrap();
+    std::fs::create_dir(tmp.path().join("images")).unwrap();
+    std::fs::write(
+        tmp.path().join("images/cli.yml"),
+        "content:\n  source:\n    git:\n      url: git@github.com:openshift/oc.git\n      branch:\n        target: release-4.22\nfrom:\n  image: quay.io/centos/centos:stream9\nname: openshift/ose-cli\nfor_payload: true\n",
+    )
+    .unwrap();
+    let run = okd(&["import", "ocp-build-data", tmp.path().to_str().unwrap(), "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(report["manifest"].as_str().unwrap().contains("components:"), "{report}");
+    assert!(!tmp.path().join("json").exists(), "-o is the output format, never a file");
 }

@@ -29,6 +29,10 @@ pub async fn run(args: GenerateArgs) -> Result<u8> {
     options.timestamp = timestamp;
     options.assembly = args.assembly;
     let generated = okd_core::generate::generate(&plan, &sources, &options).await?;
+    if args.output == crate::cli::ListOutput::Json {
+        print(&crate::output::to_json(&generated)?)?;
+        return Ok(0);
+    }
     let mut text = String::new();
     for g in &generated {
         text.push_str(&format!("{}\t{}\t{}\n", g.component, g.release, g.dir.display()));

@@ -3,21 +3,35 @@
 use okd_core::Result;
 
 use crate::{
-    cli::ImportCommand,
+    cli::{ImportCommand, ImportOutput},
     output::{self, print},
 };
 
 pub fn run(command: ImportCommand) -> Result<u8> {
     match command {
-        ImportCommand::OcpBuildData { dir, variant, vars, payload_only, out, report_json } => {
+        ImportCommand::OcpBuildData { dir, variant, vars, payload_only, out, output, report_json } => {
             let options =
                 okd_core::doozer::ImportOptions { variant, vars: vars.into_iter().collect(), payload_only };
             let import = okd_core::doozer::import(&dir, &options)?;
-            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
+            finish_import(
+                &import,
+                &import.manifest,
+                &import.warnings,
+                import.summary(),
+                json(output, report_json),
+                out,
+            )
         }
-        ImportCommand::Tekton { dir, out, report_json } => {
+        ImportCommand::Tekton { dir, out, output, report_json } => {
             let import = backend_konflux::import_tekton(&dir)?;
-            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
+            finish_import(
+                &import,
+                &import.manifest,
+                &import.warnings,
+                import.summary(),
+                json(output, report_json),
+                out,
+            )
         }
         ImportCommand::CiOperator {
             paths,
@@ -28,6 +42,7 @@ pub fn run(command: ImportCommand) -> Result<u8> {
             repository,
             git_base,
             out,
+            output,
             report_json,
         } => {
             let options = backend_prow::import::ImportOptions {
@@ -39,33 +54,53 @@ pub fn run(command: ImportCommand) -> Result<u8> {
                 git_base,
             };
             let import = backend_prow::import::import_ci_operator(&paths, &options)?;
-            finish_import(&import, &import.manifest, &import.warnings, import.summary(), report_json, out)
+            finish_import(
+                &import,
+                &import.manifest,
+                &import.warnings,
+                import.summary(),
+                json(output, report_json),
+                out,
+            )
         }
     }
 }
 
-/// Writes an imported manifest (to `out` atomically, else stdout), then its report on stderr:
-/// each warning with file and line, the JSON report when asked, the summary line.
+fn json(output: ImportOutput, report_json: bool) -> bool {
+    output == ImportOutput::Json || report_json
+}
+
+/// Writes an imported manifest (to `out` atomically, else stdout), or with `json` the import
+/// report on stdout (the manifest in it unless `out`), then each warning with file and line and
+/// the summary line on stderr: stdout carries only what a program reads.
 fn finish_import<T: serde::Serialize>(
     import: &T,
     manifest: &str,
-    warnings: &[okd_core::doozer::Warning],
+    warnings: &[okd_core::Warning],
     summary: String,
-    report_json: bool,
+    json: bool,
     out: Option<std::path::PathBuf>,
 ) -> Result<u8> {
     let mut report = String::new();
     for w in warnings {
-        report.push_str(&format!("warning: {}:{}: {}\n", w.file.display(), w.line, w.message));
-    }
-    if report_json {
-        report.push_str(&output::to_json(import)?);
+        report.push_str(&format!("warning: {w}\n"));
     }
     report.push_str(&summary);
     report.push('\n');
-    match out {
-        Some(path) => output::write_atomically(&path, manifest)?,
-        None => print(manifest)?,
+    if let Some(path) = &out {
+        output::write_atomically(path, manifest)?;
+    }
+    if json {
+        let mut value = serde_json::to_value(import).map_err(|e| {
+            okd_core::Error::new(okd_core::ErrorKind::Internal, "cannot encode the import report")
+                .with_source(e)
+        })?;
+        if out.is_none() {
+            value["manifest"] = serde_json::Value::String(manifest.to_owned());
+        }
+        print(&output::to_json(&value)?)?;
+    } else if out.is_none() {
+        print(manifest)?;
     }
     eprint!("{report}");
     Ok(0)

@@ -23,7 +23,7 @@ use crate::{cli::Command, output::print};
 /// Runs `command`; returns the exit code for success paths (0, or 1 for a failed build).
 pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
     match command {
-        Command::Validate(args) => validate::run(&args.release).await,
+        Command::Validate(args) => validate::run(&args).await,
         Command::Plan(args) => plan::run(args, registry).await,
         Command::Graph(args) => graph::run(args).await,
         Command::Generate(args) => generate::run(args).await,
