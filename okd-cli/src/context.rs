@@ -36,8 +36,19 @@ pub fn load_release(args: &ReleaseArgs) -> Result<manifest::Release> {
     manifest::load_str(Path::new(STDIN_NAME), &text, &options)
 }
 
+/// `path`, given as `flag`, must be a folder or not exist yet (it is created): a file there is
+/// bad input, said as such, not an IO failure.
+pub fn folder_arg(flag: &str, path: &Path) -> Result<()> {
+    if path.exists() && !path.is_dir() {
+        return Err(okd_core::Error::invalid(format!("{flag} {} is a file, not a folder", path.display()))
+            .with_help(format!("point {flag} at a folder (it is created when missing)")));
+    }
+    Ok(())
+}
+
 /// Loads the manifest, reads the sources and plans: what every release command starts with.
 pub async fn load_plan(args: &ReleaseArgs) -> Result<Plan> {
+    folder_arg("--cache-dir", &cache_dir(Some(args)))?;
     let release = load_release(args)?;
     let sources = source::read_sources(&release, &source_options(args)).await?;
     plan::plan(Arc::new(release), &sources, &PlanOptions { strict: args.strict })

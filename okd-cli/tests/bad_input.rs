@@ -660,3 +660,20 @@ fn a_bad_okd_log_is_reported() {
     assert!(stderr.contains("warning: OKD_LOG=\"okd_core=notalevel\" is not a log filter"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "no colour codes off a terminal: {stderr}");
 }
+
+// A file where a folder is needed is bad input (exit 2) naming the flag and the path.
+
+#[test]
+fn a_file_where_a_folder_is_needed() {
+    for (name, command_line, flag) in [
+        ("render-out-file", "render {dir}/release.yaml --backend local --out {dir}/afile", "--out"),
+        ("generate-out-file", "generate {dir}/release.yaml --out {dir}/afile", "--out"),
+        ("plan-cache-dir-file", "plan {dir}/release.yaml --cache-dir {dir}/afile", "--cache-dir"),
+    ] {
+        let dir = fixture();
+        write(dir.path(), "afile", "not a folder\n");
+        let says =
+            [Check::FirstLine("is a file, not a folder"), Check::Says(format!("{flag} {{dir}}/afile"))];
+        verify(name, dir.path(), &[], command_line, &says).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

@@ -11,6 +11,8 @@ use okd_core::{
 use crate::{cli::GenerateArgs, context::source_options, output::print};
 
 pub async fn run(args: GenerateArgs) -> Result<u8> {
+    crate::context::folder_arg("--out", &args.out)?;
+    crate::context::folder_arg("--cache-dir", &crate::context::source_options(&args.release).cache_dir)?;
     let timestamp = match &args.timestamp {
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
             Error::invalid(format!("--timestamp '{text}' is not an RFC 3339 time: {e}"))

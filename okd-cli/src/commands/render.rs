@@ -12,6 +12,7 @@ use crate::{
 };
 
 pub async fn run(args: RenderArgs, registry: &BackendRegistry) -> Result<u8> {
+    context::folder_arg("--out", &args.out)?;
     let plan = Arc::new(load_plan(&args.release).await?);
     let (_, backend) =
         context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
