@@ -9,9 +9,8 @@ use std::{
 };
 
 use async_trait::async_trait;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use okd_core::{
-    Error, Result,
+    Result,
     backend::{
         Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, ComponentResult,
         EventSink, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, write_artifacts,
@@ -26,7 +25,7 @@ use tokio::sync::OnceCell;
 use crate::{
     DOOZER_KONFLUX, KONFLUX,
     build::Job,
-    client::{Cluster, Kind, kube_error},
+    client::{Cluster, Kind},
     config::{KonfluxConfig, Settings},
     names::{COMPONENT_LABEL, RUN_ANNOTATION, RUN_LABEL, label_value},
     render::{self, View},
@@ -145,20 +144,10 @@ impl KonfluxBackend {
             }
             Connector::Kubeconfig { path, context } => (path, context),
         };
-        let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
-        let invalid = |e: kube::config::KubeconfigError| {
-            Error::invalid(format!("cannot use the kubeconfig: {e}"))
-                .with_help("pass --context, or set KUBECONFIG to a kubeconfig with a current context")
-        };
-        let config = match path {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).map_err(invalid)?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(invalid)?
-            }
-            None => kube::Config::from_kubeconfig(&options).await.map_err(invalid)?,
-        };
-        let namespace = self.settings.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
-        let client = kube::Client::try_from(config).map_err(|e| kube_error(e, "connect to the cluster"))?;
+        let help = "pass --context, or set KUBECONFIG to a kubeconfig with a current context";
+        let (client, default_namespace) =
+            okd_runtime::kube::connect(path.as_deref(), context.as_deref(), help).await?;
+        let namespace = self.settings.namespace.clone().unwrap_or(default_namespace);
         Ok(Cluster::new(client, namespace, backoff))
     }
 

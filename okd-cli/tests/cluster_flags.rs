@@ -139,3 +139,29 @@ async fn status_and_cancel_use_the_kubeconfig_and_context_given() {
         "the context's namespace"
     );
 }
+
+/// A cluster that does not answer: exit 3 at once (no retries into a timeout), one readable
+/// error line naming the server, the context and the kubeconfig, and no library log lines.
+#[test]
+fn an_unreachable_cluster_is_one_line_and_exit_3_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    kubeconfig(&dir.path().join("kubeconfig"), "http://127.0.0.1:9");
+    let config = dir.path().join("kubeconfig");
+    for backend in ["konflux", "prow", "payload-pipeline"] {
+        let started = std::time::Instant::now();
+        let out = okd(
+            &["status", "some-run", "--backend", backend, "--kubeconfig", config.to_str().unwrap()],
+            dir.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{backend}: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{backend}: {:?}", started.elapsed());
+        let first = stderr.lines().next().unwrap();
+        let expected = format!(
+            "error: cannot reach the Kubernetes API server http://127.0.0.1:9/ (context \"elsewhere\" of {})",
+            config.display()
+        );
+        assert!(first.starts_with(&expected), "{backend}: {stderr}");
+        assert!(!stderr.contains("caused by") && !stderr.contains("ERROR"), "{backend}: {stderr}");
+    }
+}

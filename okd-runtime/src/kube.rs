@@ -45,3 +45,65 @@ pub fn to_object(value: &Value) -> Result<DynamicObject> {
     serde_json::from_value(value.clone())
         .map_err(|e| Error::new(ErrorKind::Internal, "cannot encode an object").with_source(e))
 }
+
+/// How long the first contact with an API server may take before it counts as unreachable.
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A client for the cluster a kubeconfig (`kubeconfig`, else `$KUBECONFIG` or `~/.kube/config`)
+/// and context (else its current one) name, with the context's namespace. The server is probed
+/// once: an unreachable one fails within 5 seconds in one line that names the server, context
+/// and kubeconfig (exit 3), instead of every later call retrying into a pile of client errors.
+/// Any HTTP answer, even an error status, counts as reachable. `help` is said when the
+/// kubeconfig itself cannot be used.
+pub async fn connect(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+    help: &str,
+) -> Result<(kube::Client, String)> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let source = kubeconfig.map(|p| p.display().to_string()).unwrap_or_else(|| {
+        std::env::var("KUBECONFIG")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "~/.kube/config".to_owned())
+    });
+    let invalid = |e: kube::config::KubeconfigError| {
+        Error::invalid(format!("cannot use the kubeconfig {source}: {e}")).with_help(help.to_owned())
+    };
+    let read = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).map_err(invalid)?,
+        None => Kubeconfig::read().map_err(invalid)?,
+    };
+    let context_name = context
+        .map(str::to_owned)
+        .or_else(|| read.current_context.clone())
+        .unwrap_or_else(|| "(none)".to_owned());
+    let options = KubeConfigOptions { context: context.map(str::to_owned), ..KubeConfigOptions::default() };
+    let config = kube::Config::from_custom_kubeconfig(read, &options).await.map_err(invalid)?;
+    let server = config.cluster_url.to_string();
+    let namespace = config.default_namespace.clone();
+    let client =
+        kube::Client::try_from(config).map_err(|e| kube_error(e, &format!("connect to {server}")))?;
+    let unreachable = |why: String| {
+        Error::new(
+            ErrorKind::Unavailable,
+            format!("cannot reach the Kubernetes API server {server} (context {context_name:?} of {source}): {why}"),
+        )
+        .with_help("check that the cluster is up and that --kubeconfig/--context point at it")
+    };
+    match tokio::time::timeout(REACH_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(_) | Err(kube::Error::Api(_))) => Ok((client, namespace)),
+        Ok(Err(e)) => Err(unreachable(innermost(&e))),
+        Err(_) => Err(unreachable(format!("no answer within {}s", REACH_TIMEOUT.as_secs()))),
+    }
+}
+
+/// The deepest cause of an error, which says what happened ("Connection refused (os error
+/// 111)") where the outer ones only say where.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}
