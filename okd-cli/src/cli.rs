@@ -396,6 +396,40 @@ okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-s
         #[arg(long, hide = true)]
         report_json: bool,
     },
+    /// Read a checkout of okd-project/okd-payload-pipeline (BuildConfigs, kustomize patches,
+    /// the workflow templates' batch lists) and write a release manifest.
+    #[command(
+        name = "payload-pipeline",
+        after_help = "The BuildConfigs listed in buildconfigs/kustomization.yaml become components (named after the ImageStreamTag they output), with the kustomize patches that add source.images[].as names and TAGS applied, and with --variant the variants/<name> overlay. dockerStrategy.from becomes last_from, the as lists become replace entries, the tools ImageStream becomes streams. The hand-kept batch lists of the workflow templates are checked against the build graph: a component scheduled no later than a parent, a parent no BuildConfig outputs, a component in no batch are warnings with file and line.\n\nExamples:\n  \
+okd import payload-pipeline ~/okd-payload-pipeline --variant fcos-multiarch -O okd-fcos.yaml\n  \
+okd import payload-pipeline ~/okd-payload-pipeline -o json | jq .warning_counts"
+    )]
+    PayloadPipeline {
+        /// A checkout of okd-project/okd-payload-pipeline.
+        dir: PathBuf,
+        /// Apply the variants/<NAME> kustomize overlay (fcos, fcos-multiarch, scos).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// The release name (default from the overlay's namespace).
+        #[arg(long)]
+        name: Option<String>,
+        /// The release version (default X.Y.0-0.<name> from the BuildConfigs' release-X.Y refs).
+        #[arg(long)]
+        version: Option<String>,
+        /// The output registry (default the cluster's internal registry).
+        #[arg(long)]
+        registry: Option<String>,
+        /// The output repository (default <namespace>/release).
+        #[arg(long)]
+        repository: Option<String>,
+        /// Write the manifest to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'O', value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
+        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
+        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
+        output: ImportOutput,
+    },
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {

@@ -1,4 +1,4 @@
-//! `okd import ocp-build-data|tekton|ci-operator`: a release manifest from another source of truth.
+//! `okd import ocp-build-data|tekton|ci-operator|payload-pipeline`: a release manifest from another source of truth.
 
 use okd_core::Result;
 
@@ -60,6 +60,19 @@ pub fn run(command: ImportCommand) -> Result<u8> {
                 &import.warnings,
                 import.summary(),
                 json(output, report_json),
+                out,
+            )
+        }
+        ImportCommand::PayloadPipeline { dir, variant, name, version, registry, repository, out, output } => {
+            let options =
+                backend_argo::import::ImportOptions { variant, name, version, registry, repository };
+            let import = backend_argo::import::import_payload_pipeline(&dir, &options)?;
+            finish_import(
+                &import,
+                &import.manifest,
+                &import.warnings,
+                import.summary(),
+                json(output, false),
                 out,
             )
         }
