@@ -17,7 +17,7 @@ use okd_core::{Error, Location};
 
 /// The full text for `error`, ending in a newline.
 pub fn render(error: &Error) -> String {
-    let mut out = format!("error: {}\n", error.message());
+    let mut out = format!("error: {}\n", shorten(error.message(), MAX_MESSAGE));
     if let Some(location) = error.location() {
         out.push_str(&format!("  --> {location}\n"));
         if let Some(snippet) = snippet(location) {
@@ -29,19 +29,46 @@ pub fn render(error: &Error) -> String {
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        let _ = writeln!(out, "caused by: {cause}");
+        let _ = writeln!(out, "caused by: {}", shorten(&cause.to_string(), MAX_MESSAGE));
         source = cause.source();
     }
     out
 }
 
-/// The offending line with a caret under the column (and under the span, when known).
+/// Characters of a message or cause quoted at most: a line's worth, whatever the input held.
+const MAX_MESSAGE: usize = 300;
+/// Characters of a source line shown around the column.
+const SNIPPET_WIDTH: usize = 100;
+
+/// `text` cut to `max` characters, with an ellipsis and how much was left out.
+fn shorten(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}… ({} more characters)", count - max)
+}
+
+/// The offending line with a caret under the column (and under the span, when known). A long
+/// line is shown as a window of [`SNIPPET_WIDTH`] characters around the column.
 fn snippet(location: &Location) -> Option<String> {
     let text = std::fs::read_to_string(&location.file).ok()?;
-    let line = text.lines().nth(location.line.checked_sub(1)? as usize)?;
+    let full = text.lines().nth(location.line.checked_sub(1)? as usize)?;
     let number = location.line.to_string();
     let pad = " ".repeat(number.len());
-    let column = location.column.saturating_sub(1) as usize;
+    let full_column = location.column.saturating_sub(1) as usize;
+    let length = full.chars().count();
+    let (line, column) = if length <= SNIPPET_WIDTH {
+        (full.to_owned(), full_column)
+    } else {
+        let start = full_column.saturating_sub(SNIPPET_WIDTH / 4).min(length.saturating_sub(SNIPPET_WIDTH));
+        let window: String = full.chars().skip(start).take(SNIPPET_WIDTH).collect();
+        let (before, after) =
+            (if start > 0 { "…" } else { "" }, if start + SNIPPET_WIDTH < length { "…" } else { "" });
+        (format!("{before}{window}{after}"), full_column - start + before.chars().count())
+    };
+    let line = line.as_str();
     let width = location
         .span
         .as_ref()

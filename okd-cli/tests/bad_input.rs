@@ -273,7 +273,11 @@ fn manifest_syntax_keys_and_types() {
         case("unknown-from-key", M, 19, "unknown field `builder`")
             .append("    from: { final: member:base, builder: [member:base] }\n"),
         case("unknown-variant-key", M, 21, "unknown field `payload`").append(variants),
-        case("payload-not-a-bool", M, 18, "invalid boolean").sub("payload: true", "payload: \"yes please\""),
+        case("payload-not-a-bool", M, 18, "expected a boolean")
+            .sub("payload: true", "payload: \"yes please\""),
+        case("payload-quoted-no", M, 18, "expected a boolean").sub("payload: true", "payload: \"no\""),
+        case("payload-yaml-1-1-no", M, 18, "expected a boolean").sub("payload: true", "payload: no"),
+        case("two-documents", M, 20, "holds more than one YAML document").append("---\nname: other\n"),
         case("arches-a-string", M, 3, "expected sequence").sub("arches: [amd64]", "arches: amd64"),
         case("components-a-map", M, 14, "expected sequence").sub(
             "  - name: base\n    source: { path: components/base }\n  - name: app\n    \
@@ -676,4 +680,18 @@ fn a_file_where_a_folder_is_needed() {
             [Check::FirstLine("is a file, not a folder"), Check::Says(format!("{flag} {{dir}}/afile"))];
         verify(name, dir.path(), &[], command_line, &says).unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// A huge value in an error is quoted at most a line's worth: a 1 MB name does not come back
+/// as a 1 MB error.
+#[test]
+fn errors_quote_at_most_a_line_of_the_input() {
+    let dir = fixture();
+    let huge = "x".repeat(1_000_000);
+    write(dir.path(), M, &RELEASE.replace("name: mini", &format!("name: {huge}")));
+    let out = okd(dir.path(), "validate {dir}/release.yaml");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", &stderr[..stderr.len().min(500)]);
+    assert!(stderr.len() < 2_000, "{} bytes of error for one bad value", stderr.len());
+    assert!(stderr.lines().all(|l| l.chars().count() < 400), "{}", &stderr[..stderr.len().min(2000)]);
 }

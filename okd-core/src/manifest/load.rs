@@ -35,8 +35,12 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Release> {
 /// Validates manifest `text` as if it had been read from `path` (used in errors, and as the base
 /// of relative paths).
 pub fn load_str(path: &Path, text: &str, options: &LoadOptions) -> Result<Release> {
-    let raw: RawRelease = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
-        .map_err(|e| yaml_error(path, &e))?;
+    // A manifest's booleans are `true` and `false`: YAML 1.1's `no`/`yes`/`on`/`off` (and a
+    // quoted "no") read as something else to half the tools that read the same file.
+    let mut yaml = yaml_options(text.len());
+    yaml.strict_booleans = true;
+    let raw: RawRelease =
+        serde_saphyr::from_str_with_options(text, yaml).map_err(|e| yaml_error(path, &e))?;
     Loader { path, text }.release(raw, options)
 }
 
@@ -53,7 +57,7 @@ pub fn yaml_options(len: usize) -> serde_saphyr::Options {
     options
 }
 
-fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
+pub(super) fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
     let message = err.render_with_options(serde_saphyr::render_options! { snippets: SnippetMode::Off });
     // The rendered message may lead with its own position; ours comes from Location.
     let mut message = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
@@ -66,6 +70,22 @@ fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
         "a key may appear only once in a mapping; remove one of them".to_owned()
     } else if message.starts_with("unknown field") {
         format!("fix the key's spelling or remove it; {DOCS}")
+    } else if message.starts_with("multiple YAML documents") {
+        message = "the manifest holds more than one YAML document (a `---` line starts another)".to_owned();
+        "a manifest is one document: remove the `---` line and what follows it, or split the file in two"
+            .to_owned()
+    } else if message.contains("boolean") {
+        message = "expected a boolean: `true` or `false`".to_owned();
+        "write true or false, unquoted; YAML 1.1 spellings (no, yes, on, off) and quoted strings are not booleans here".to_owned()
+    } else if message.starts_with("budget breached") {
+        let what = message
+            .split(": ")
+            .nth(1)
+            .and_then(|rest| rest.split([' ', '{', '(']).next())
+            .unwrap_or("size")
+            .to_owned();
+        message = format!("the manifest is over the reader's limit for {what}");
+        "a release manifest is at most a few megabytes: remove what is not part of the release (long comments, generated text)".to_owned()
     } else if message == "unexpected end of input" {
         message = "the manifest is empty or ends early".to_owned();
         format!("a manifest needs name, version, output and components; {DOCS}")
@@ -108,7 +128,9 @@ impl Loader<'_> {
 
     fn release(&self, raw: RawRelease, options: &LoadOptions) -> Result<Release> {
         let name = &raw.name;
+        // It names ImageStreams, Applications and tags: 253 characters at most (a DNS subdomain).
         if name.value.is_empty()
+            || name.value.len() > 253
             || !name
                 .value
                 .bytes()
@@ -117,7 +139,7 @@ impl Loader<'_> {
             self.fail(
                 name.referenced,
                 format!("release name '{}' is not valid", name.value),
-                "use lowercase letters, digits, '-', '.' and '_', e.g. okd-mini",
+                "use at most 253 lowercase letters, digits, '-', '.' and '_', e.g. okd-mini",
             )?;
         }
         let version = semver::Version::parse(&raw.version.value).or_else(|e| {

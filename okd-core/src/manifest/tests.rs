@@ -106,7 +106,7 @@ fn variant_maps_merge_and_from_replaces_last_from() {
 fn errors_point_at_the_offending_value() {
     let cases: &[(&str, &str, u32, &str)] = &[
         ("payload: true", "payload: true\n    colour: blue", 16, "unknown field `colour`"),
-        ("payload: true", "payload: maybe", 15, "invalid boolean"),
+        ("payload: true", "payload: maybe", 15, "expected a boolean"),
         ("variant: scos", "variant: scos\nvariant: okd", 4, "duplicate mapping key: variant"),
         ("name: cli", "name: base", 13, "declared twice (first at line 11)"),
         ("name: cli", "name: Cli", 13, "not a DNS-1123 label"),
@@ -156,4 +156,28 @@ fn image_references_with_spaces_are_refused() {
     assert_ne!(text, GOOD);
     let e = load_err(&text);
     assert!(e.message().contains("no spaces"), "{e}");
+}
+
+#[test]
+fn yaml_errors_speak_the_users_language_at_the_line() {
+    let base = GOOD.replace("    payload: true\n", "    payload: PAYLOAD\n");
+    for spelling in ["no", "\"no\"", "yes", "on"] {
+        let err = load_err(&base.replace("PAYLOAD", spelling));
+        assert_eq!(err.message(), "expected a boolean: `true` or `false`", "{spelling}");
+        assert_eq!(err.location().unwrap().line, 15, "{spelling}");
+        assert!(err.help().unwrap().contains("write true or false"), "{spelling}");
+    }
+    let err = load_err(&format!("{GOOD}---\nname: other\n"));
+    assert!(err.message().starts_with("the manifest holds more than one YAML document"), "{}", err.message());
+    assert!(!err.to_string().contains("from_str_multiple"), "{err}");
+
+    // Any reader limit, said as such (not `budget breached: Nodes {...}`).
+    let mut options = yaml_options(GOOD.len());
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 5;
+    options.budget = Some(budget);
+    let e = serde_saphyr::from_str_with_options::<serde_json::Value>(GOOD, options).unwrap_err();
+    let err = load::yaml_error(Path::new("release.yaml"), &e);
+    assert!(err.message().starts_with("the manifest is over the reader's limit for "), "{}", err.message());
+    assert!(!err.message().contains('{'), "{}", err.message());
 }
