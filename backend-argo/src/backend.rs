@@ -5,9 +5,8 @@
 use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use okd_core::{
-    Error, Result,
+    Result,
     backend::{
         Approach, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
         ComponentResult, EventSink, Maturity, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus,
@@ -115,20 +114,8 @@ impl PayloadPipelineBackend {
             Connector::Client(client) => return Ok(Cluster::new(client.clone(), namespace, self.backoff)),
             Connector::Kubeconfig { path, context } => (path, context),
         };
-        let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
-        let invalid = |e: kube::config::KubeconfigError| {
-            Error::invalid(format!("cannot use the kubeconfig: {e}"))
-                .with_help("pass --kubeconfig/--context for the cluster the pipeline runs in")
-        };
-        let config = match path {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).map_err(invalid)?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(invalid)?
-            }
-            None => kube::Config::from_kubeconfig(&options).await.map_err(invalid)?,
-        };
-        let client = kube::Client::try_from(config)
-            .map_err(|e| crate::client::kube_error(e, "connect to the cluster"))?;
+        let help = "pass --kubeconfig/--context for the cluster the pipeline runs in";
+        let (client, _) = okd_runtime::kube::connect(path.as_deref(), context.as_deref(), help).await?;
         Ok(Cluster::new(client, namespace, self.backoff))
     }
 }

@@ -25,7 +25,7 @@ use crate::{
     config::Settings,
     names::{COMPONENT_LABEL, workflow_name},
     render,
-    status::{TaskState, started_at, task_state},
+    status::{TaskState, memoized, started_at, task_state},
 };
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,7 +133,7 @@ impl Run {
                         .with_help("its ttlStrategy or someone else removed it; build again"));
                     }
                     if last.as_ref() != Some(&now) && now == TaskState::Running {
-                        run.log(component, &format!("task {component} of Workflow {name} is running"));
+                        run.log(component, format!("task {component} of Workflow {name} is running"));
                     }
                     last = Some(now);
                 }
@@ -203,7 +203,7 @@ impl ComponentBuilder for Run {
         }
         run.log(
             &c.name,
-            &format!(
+            format!(
                 "reusing {}@{digest} (Workflow {}), built with the same fingerprint",
                 record.image, record.build_ref
             ),
@@ -252,7 +252,9 @@ impl ComponentBuilder for Run {
         let since: Option<jiff::Timestamp> =
             started_at(&workflow, &planned.name).and_then(|s| s.parse().ok());
         let created: Option<jiff::Timestamp> = created.and_then(|c| c.parse().ok());
-        if let (Some(since), Some(created)) = (since, created)
+        // A memoized task built nothing: its image is the one an earlier run pushed.
+        if !memoized(&workflow, &planned.name)
+            && let (Some(since), Some(created)) = (since, created)
             && created < since
         {
             return Err(not_pushed(format!(

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `context`, `kubeconfig` | the cluster the Workflows and Builds run in | the kubeconfig's current context |
 //! | `namespace` | their namespace | the context's namespace, else `okd` |
-//! | `build_engine` (also `engine`) | `buildconfig` (OpenShift Builds) or `shipwright` | `buildconfig` |
+//! | `engine` | `buildconfig` (OpenShift Builds) or `shipwright` | `buildconfig` |
 //! | `pipeline_repo` | `<org>/<repo>` of the pipeline repository `render` writes | `okd-project/okd-payload-pipeline` |
 //! | `stream` | the ImageStream components are built into | `release` |
 //! | `tools_stream` | the ImageStream importing external images | `tools` |
@@ -37,9 +37,9 @@ pub struct ArgoConfig {
     /// kubeconfig, context and the namespace of the workflows and builds.
     #[serde(flatten)]
     pub cluster: ClusterConfig,
-    /// `buildconfig` (the default) or `shipwright` (`build_engine`, or `engine`).
-    #[serde(alias = "engine")]
-    pub build_engine: Option<BuildEngine>,
+    /// `buildconfig` (the default) or `shipwright` (`engine`; the local backend's container
+    /// engine is `host`, so the word is free here, and it is what the issue and users say).
+    pub engine: Option<BuildEngine>,
     /// `<org>/<repo>` of the rendered pipeline repository (`pipeline_repo`).
     pub pipeline_repo: Option<String>,
     /// The release ImageStream (`stream`).
@@ -123,7 +123,7 @@ impl ArgoConfig {
                 .with_help("five fields, e.g. --set schedule=\"0 2 * * *\" for 02:00 every night"));
         }
         Ok(Settings {
-            engine: self.build_engine.unwrap_or_default(),
+            engine: self.engine.unwrap_or_default(),
             namespace: self.cluster.namespace.clone().unwrap_or_else(|| "okd".to_owned()),
             pipeline_org: org.to_owned(),
             pipeline_repo: name.to_owned(),

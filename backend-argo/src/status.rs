@@ -31,10 +31,24 @@ fn nodes(workflow: &Value) -> impl Iterator<Item = &Value> {
     workflow["status"]["nodes"].as_object().into_iter().flat_map(|m| m.values())
 }
 
-/// The task node of `component`, if Argo has made it.
+/// The task node of `component`, if Argo has made it: `<workflow>.<component>`, or
+/// `<workflow>.<part>.<component>` when a release above the CRD's 200 tasks is split into part
+/// DAGs (render/workflow.rs). Steps inside a task (`<task>[0].build(...)`) are not tasks.
 pub fn task_node<'a>(workflow: &'a Value, component: &str) -> Option<&'a Value> {
-    let name = format!("{}.{component}", workflow["metadata"]["name"].as_str().unwrap_or_default());
-    nodes(workflow).find(|n| n["name"] == name.as_str())
+    let prefix = format!("{}.", workflow["metadata"]["name"].as_str().unwrap_or_default());
+    nodes(workflow).find(|n| {
+        let Some(rest) = n["name"].as_str().and_then(|name| name.strip_prefix(&prefix)) else { return false };
+        rest == component
+            || rest
+                .strip_suffix(component)
+                .and_then(|part| part.strip_suffix('.'))
+                .is_some_and(|part| !part.is_empty() && !part.contains(['.', '[', '(']))
+    })
+}
+
+/// Argo took `component`'s task from its memoization cache (nothing was built this time).
+pub fn memoized(workflow: &Value, component: &str) -> bool {
+    task_node(workflow, component).is_some_and(|n| n["memoizationStatus"]["hit"] == true)
 }
 
 /// When `component`'s task started, as Argo says.
@@ -71,7 +85,7 @@ pub fn task_state(workflow: &Value, component: &str) -> TaskState {
 /// The message of the deepest failed node under a task: Argo's task and step nodes only say
 /// "child '<id>' failed", the node of the failing Build or pod says why.
 fn failure_message(workflow: &Value, task: &Value) -> String {
-    let prefix = format!("{}", task["name"].as_str().unwrap_or_default());
+    let prefix = task["name"].as_str().unwrap_or_default().to_owned();
     let specific = nodes(workflow)
         .filter(|n| {
             let name = n["name"].as_str().unwrap_or_default();
@@ -117,6 +131,13 @@ mod tests {
             matches!(task_state(&wf, "console"), TaskState::Omitted(m) if m.contains("child 'wf-1' failed"))
         );
         assert_eq!(started_at(&wf, "cli"), Some("t"));
+        let split = json!({"metadata": {"name": "wf"}, "status": {"phase": "Running", "nodes": {
+            "a": {"name": "wf.part-2.console", "phase": "Succeeded", "memoizationStatus": {"hit": true}},
+            "b": {"name": "wf.part-2.console[0].build(0:amd64)", "phase": "Running"},
+        }}});
+        assert_eq!(task_state(&split, "console"), TaskState::Succeeded);
+        assert!(memoized(&split, "console"));
+        assert!(!memoized(&wf, "base"));
         let running = json!({"metadata": {"name": "wf"}, "status": {"phase": "Running"}});
         assert_eq!(task_state(&running, "cli"), TaskState::Waiting);
     }

@@ -156,8 +156,26 @@ impl Fixture {
         self.list("argoproj.io", "v1alpha1", "workflows")
     }
 
+    /// Builds running: the DAG task nodes in phase Running, over every Workflow.
     pub fn running(&self) -> usize {
-        self.workflows().iter().filter(|w| backend_argo::status::ended(w).is_none()).count()
+        self.workflows()
+            .iter()
+            .flat_map(|w| {
+                let prefix = format!("{}.", w["metadata"]["name"].as_str().unwrap_or_default());
+                w["status"]["nodes"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|nodes| nodes.values())
+                    .filter(move |n| {
+                        n["phase"] == "Running"
+                            && n["name"].as_str().is_some_and(|name| {
+                                name.strip_prefix(&prefix).is_some_and(|task| !task.contains(['.', '[']))
+                            })
+                    })
+                    .count()
+                    .checked_add(0)
+            })
+            .sum::<usize>()
     }
 }
 
