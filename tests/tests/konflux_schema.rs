@@ -137,7 +137,15 @@ async fn rendered_objects_validate_against_the_real_crds() {
     let branch = shared.join("corpus/ocp-build-data/openshift-4.22");
     let imported =
         import(&branch, &ImportOptions { variant: Some("okd".into()), ..Default::default() }).unwrap();
-    let okd = plan_from(branch.join("imported.yaml"), Some(&imported.manifest)).await;
+    // Sources as if read (made up in memory: the corpus's repositories are out of reach), so
+    // every component renders its PipelineRuns; offline, the ones needing an OKD Dockerfile
+    // would render none.
+    let path = branch.join("imported.yaml");
+    let release = std::sync::Arc::new(
+        okd_core::manifest::load_str(&path, &imported.manifest, &Default::default()).unwrap(),
+    );
+    let sources = okd_tests::synthetic::sources_in_memory(&release);
+    let okd = std::sync::Arc::new(okd_core::plan::plan(release, &sources, &Default::default()).unwrap());
     for strategy in [Strategy::Konflux, Strategy::DoozerKonflux] {
         let counts = check_rendered(&schemas, strategy, okd.clone()).await;
         let runs = counts.iter().find(|(k, _)| k == "PipelineRun").unwrap().1;
