@@ -50,6 +50,32 @@ pub fn scenario_dockerfiles() -> HashMap<String, String> {
     .collect()
 }
 
+/// The scenario with every component a git repository `file://<dir>/src/okd-conformance/<name>`
+/// at `main` (so org/repo are `okd-conformance/<name>`, and sources are read as OKD's are),
+/// written to `<dir>/conformance.yaml`; `stream_image` replaces the busybox stream's image (Prow
+/// needs one on the CI registry). Plan it with [`crate::repos::plan_of`].
+pub fn git_scenario(dir: &Path, stream_image: Option<&str>) -> std::path::PathBuf {
+    let mut text = SCENARIO.to_owned();
+    if let Some(image) = stream_image {
+        text = text.replace("localhost/okd-mini/busybox:1.36", image);
+    }
+    for (name, dockerfile) in scenario_dockerfiles() {
+        let content = dir.join("content").join(&name);
+        std::fs::create_dir_all(&content).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(content.join("Dockerfile"), dockerfile).unwrap_or_else(|e| panic!("{e}"));
+        let repo = dir.join("src/okd-conformance").join(&name);
+        crate::repos::repository(&content, &repo);
+        text = text.replace(
+            &format!("source: {{ path: {name} }}"),
+            &format!("source: {{ git: \"file://{}\", ref: main }}", repo.display()),
+        );
+    }
+    assert!(!text.contains("{ path: "), "every source became a git source");
+    let manifest = dir.join("conformance.yaml");
+    std::fs::write(&manifest, text).unwrap_or_else(|e| panic!("{e}"));
+    manifest
+}
+
 /// The scenario's plan with in-memory sources (for backends that do not read sources).
 pub fn scenario_plan() -> Arc<Plan> {
     let release = Arc::new(

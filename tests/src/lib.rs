@@ -16,5 +16,6 @@ pub mod github;
 pub mod kube;
 pub mod memory;
 pub mod prow;
+pub mod repos;
 pub mod schema;
 pub mod synthetic;

@@ -20,13 +20,11 @@ use kube::{
 };
 use okd_core::{
     backend::{BuildBackend, BuildBackendExt, BuildEvent, BuildOptions, Outcome, RunReport},
-    manifest::{LoadOptions, load},
-    plan::{Plan, PlanOptions, plan},
-    source::{SourceOptions, read_sources},
+    plan::Plan,
 };
 use okd_runtime::{Runtime, SettingsLayers, retry::Backoff};
 use okd_tests::{
-    conformance::{Harness, SCENARIO, scenario_dockerfiles},
+    conformance::Harness,
     kube::{
         controllers::{Controllers, Script, tag_built_images},
         server::{FakeApiServer, ServerOptions},
@@ -40,46 +38,11 @@ pub const NS: &str = "okd";
 pub const WORKFLOWS: &str = "/apis/argoproj.io/v1alpha1/namespaces/okd/workflows";
 pub const RELEASE: &str = "/apis/image.openshift.io/v1/namespaces/okd/imagestreams/release";
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use okd_tests::repos::plan_of as plan_git;
 
-/// The conformance scenario with every component a git repository
-/// `file://<dir>/src/okd-conformance/<name>` at `main`, written to `<dir>/conformance.yaml`.
+/// The conformance scenario from git repositories (file://).
 pub fn git_scenario(dir: &Path) -> PathBuf {
-    let mut text = SCENARIO.to_owned();
-    for (name, dockerfile) in scenario_dockerfiles() {
-        let repo = dir.join("src/okd-conformance").join(&name);
-        std::fs::create_dir_all(&repo).unwrap();
-        std::fs::write(repo.join("Dockerfile"), dockerfile).unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "import"]);
-        text = text.replace(
-            &format!("source: {{ path: {name} }}"),
-            &format!("source: {{ git: \"file://{}\", ref: main }}", repo.display()),
-        );
-    }
-    assert!(!text.contains("{ path: "), "every source became a git source");
-    let manifest = dir.join("conformance.yaml");
-    std::fs::write(&manifest, text).unwrap();
-    manifest
-}
-
-/// Plans `manifest`, fetching its git sources into `<dir>/cache`.
-pub async fn plan_git(manifest: &Path, dir: &Path) -> Arc<Plan> {
-    let release = load(manifest, &LoadOptions::default()).unwrap();
-    let options = SourceOptions { offline: false, cache_dir: dir.join("cache"), jobs: 4 };
-    let sources = read_sources(&release, &options).await.unwrap();
-    Arc::new(plan(Arc::new(release), &sources, &PlanOptions::default()).unwrap())
+    okd_tests::conformance::git_scenario(dir, None)
 }
 
 /// A fake cluster with the scripted Argo controller, and a state folder.

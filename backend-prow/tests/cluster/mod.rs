@@ -20,13 +20,11 @@ use kube::{
 };
 use okd_core::{
     backend::{BackendPlan, BuildBackend, BuildBackendExt, BuildEvent, BuildOptions, Outcome, RunReport},
-    manifest::{LoadOptions, load},
-    plan::{Plan, PlanOptions, plan},
-    source::{SourceOptions, read_sources},
+    plan::Plan,
 };
 use okd_runtime::{Runtime, SettingsLayers, retry::Backoff};
 use okd_tests::{
-    conformance::{Harness, SCENARIO, scenario_dockerfiles},
+    conformance::Harness,
     kube::{
         controllers::{Controllers, Script},
         server::{FakeApiServer, ServerOptions},
@@ -36,7 +34,7 @@ use okd_tests::{
 };
 use serde_json::Value;
 
-use crate::common::{git, repository};
+use crate::common::git;
 
 /// Where ProwJobs live on app.ci.
 pub const NS: &str = "ci";
@@ -45,36 +43,13 @@ pub const PROWJOBS: &str = "/apis/prow.k8s.io/v1/namespaces/ci/prowjobs";
 pub const STREAM: &str = "/apis/image.openshift.io/v1/namespaces/origin/imagestreams/scos-1.0";
 const TOKEN: &str = "s3cret-token";
 
-/// The conformance scenario with its stream on the CI registry (what ci-operator can name as a
-/// base image) and every component a git repository `file://<dir>/src/okd-conformance/<name>`
-/// at `main`, so org/repo are `okd-conformance/<name>`. Written to `<dir>/conformance.yaml`.
+/// The conformance scenario from git repositories, its stream on the CI registry (what
+/// ci-operator can name as a base image).
 pub fn git_scenario(dir: &Path) -> PathBuf {
-    let mut text = SCENARIO
-        .replace("localhost/okd-mini/busybox:1.36", "registry.ci.openshift.org/origin/centos:stream9");
-    for (name, dockerfile) in scenario_dockerfiles() {
-        let content = dir.join("content").join(&name);
-        std::fs::create_dir_all(&content).unwrap();
-        std::fs::write(content.join("Dockerfile"), dockerfile).unwrap();
-        let repo = dir.join("src/okd-conformance").join(&name);
-        repository(&content, &repo);
-        text = text.replace(
-            &format!("source: {{ path: {name} }}"),
-            &format!("source: {{ git: \"file://{}\", ref: main }}", repo.display()),
-        );
-    }
-    assert!(!text.contains("{ path: "), "every source became a git source");
-    let manifest = dir.join("conformance.yaml");
-    std::fs::write(&manifest, text).unwrap();
-    manifest
+    okd_tests::conformance::git_scenario(dir, Some("registry.ci.openshift.org/origin/centos:stream9"))
 }
 
-/// Plans `manifest`, fetching its git sources into `<dir>/cache`.
-pub async fn plan_git(manifest: &Path, dir: &Path) -> Arc<Plan> {
-    let release = load(manifest, &LoadOptions::default()).unwrap();
-    let options = SourceOptions { offline: false, cache_dir: dir.join("cache"), jobs: 4 };
-    let sources = read_sources(&release, &options).await.unwrap();
-    Arc::new(plan(Arc::new(release), &sources, &PlanOptions::default()).unwrap())
-}
+pub use okd_tests::repos::plan_of as plan_git;
 
 /// A fake app.ci with Gangway, a release checkout rendered from the plan, and a state folder.
 pub struct Fixture {
