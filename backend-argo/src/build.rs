@@ -76,7 +76,7 @@ fn newest<'a>(stream: &'a Value, tag: &str) -> Option<(String, &'a str, Option<&
 
 impl Run {
     fn jobs(&self, name: &str) -> watch::Receiver<WatchState> {
-        self.watch.get_or_init(|| self.cluster.watch_workflow(name.to_owned())).clone()
+        self.watch.get_or_init(|| self.cluster.watch_workflow(name)).clone()
     }
 
     /// Creates the run's Workflow over the components to build, or finds the one an earlier
@@ -120,12 +120,12 @@ impl Run {
                         format!("following Workflow {name}: {reason}"),
                     ));
                 }
-                if let Some(wf) = &state.workflow {
+                if let Some(wf) = state.objects.get(name) {
                     let now = task_state(wf, component);
                     if now.is_terminal() {
                         return Ok(wf.clone());
                     }
-                    if state.deleted {
+                    if state.deleted.contains(name) {
                         return Err(Error::new(
                             ErrorKind::Unavailable,
                             format!("Workflow {name} was deleted before {component} ended"),

@@ -3,11 +3,10 @@
 //! that follows it, a terminate patch, and ImageStream reads. Every call goes through
 //! [`okd_runtime::retry`].
 
-use futures::StreamExt;
 use kube::{
     Api, Client,
     api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams},
-    runtime::{WatchStreamExt, watcher},
+    runtime::watcher,
 };
 use okd_core::{Error, ErrorKind, Result};
 use okd_runtime::{
@@ -17,8 +16,6 @@ use okd_runtime::{
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-/// Consecutive watch errors (each after the watcher's own backoff) before giving up.
-const MAX_WATCH_ERRORS: u32 = 30;
 /// The field manager of server-side apply.
 const MANAGER: &str = "okd-build";
 
@@ -74,18 +71,7 @@ pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
     }
 }
 
-/// What the run's watch knows of its Workflow.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WatchState {
-    /// The Workflow as last seen (also after it was deleted: its last state stays known).
-    pub(crate) workflow: Option<Value>,
-    /// It was deleted.
-    pub(crate) deleted: bool,
-    /// The first list is in.
-    pub(crate) ready: bool,
-    /// The watch gave up.
-    pub(crate) failed: Option<String>,
-}
+pub(crate) use okd_runtime::kube::WatchState;
 
 /// A namespace of the cluster the pipeline runs in.
 #[derive(Clone)]
@@ -189,73 +175,9 @@ impl Cluster {
         found.as_ref().map(to_value).transpose()
     }
 
-    /// The one watch of a run: Workflow `name`, resumed after dropped streams (the watcher
-    /// relists and goes on). The task ends when every receiver is gone.
-    pub(crate) fn watch_workflow(&self, name: String) -> watch::Receiver<WatchState> {
-        let (tx, rx) = watch::channel(WatchState::default());
-        let api = self.api(&workflows());
-        tokio::spawn(async move {
-            let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-            let mut stream = watcher(api, config).default_backoff().boxed();
-            let mut errors = 0u32;
-            let mut listed: Option<Option<Value>> = None;
-            loop {
-                let item = tokio::select! {
-                    item = stream.next() => item,
-                    () = tx.closed() => return,
-                };
-                let Some(item) = item else { break };
-                let event = match item {
-                    Ok(event) => {
-                        errors = 0;
-                        event
-                    }
-                    Err(error) => {
-                        errors += 1;
-                        tracing::debug!(%error, errors, "Workflow watch error; the watcher backs off and resumes");
-                        if errors >= MAX_WATCH_ERRORS {
-                            tx.send_modify(|s| {
-                                s.failed = Some(format!(
-                                    "watching Workflow {name} failed {errors} times in a row: {error}"
-                                ));
-                            });
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                match event {
-                    watcher::Event::Init => listed = Some(None),
-                    watcher::Event::InitApply(object) => {
-                        if let (Some(slot), Ok(v)) = (listed.as_mut(), to_value(&object)) {
-                            *slot = Some(v);
-                        }
-                    }
-                    watcher::Event::InitDone => {
-                        let found = listed.take().flatten();
-                        tx.send_modify(|s| {
-                            s.deleted = found.is_none() && s.workflow.is_some();
-                            if found.is_some() {
-                                s.workflow = found;
-                            }
-                            s.ready = true;
-                        });
-                    }
-                    watcher::Event::Apply(object) => {
-                        let Ok(value) = to_value(&object) else { continue };
-                        tx.send_modify(|s| s.workflow = Some(value));
-                    }
-                    watcher::Event::Delete(object) => {
-                        let Ok(value) = to_value(&object) else { continue };
-                        tx.send_modify(|s| {
-                            s.workflow = Some(value);
-                            s.deleted = true;
-                        });
-                    }
-                }
-            }
-            tx.send_modify(|s| s.failed = Some("the Workflow watch ended".into()));
-        });
-        rx
+    /// The one watch of a run: Workflow `name` (its object is `objects[name]`).
+    pub(crate) fn watch_workflow(&self, name: &str) -> watch::Receiver<WatchState> {
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        okd_runtime::kube::watch_objects(self.api(&workflows()), config, format!("Workflow {name}"))
     }
 }

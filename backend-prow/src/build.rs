@@ -204,7 +204,7 @@ impl Job {
                         format!("following Prow job {name}: {reason}"),
                     ));
                 }
-                if let Some(job) = state.jobs.get(name) {
+                if let Some(job) = state.objects.get(name) {
                     let now = JobState::of_prowjob(job);
                     if now.is_terminal() {
                         return Ok(job.clone());
@@ -329,7 +329,7 @@ async fn wait_listed(rx: &mut watch::Receiver<WatchState>) -> Result<()> {
 /// The newest ProwJob of `job` at `commit` the run triggered before, with its state.
 fn find_existing(state: &WatchState, job: &str, commit: &str) -> Option<(String, JobState)> {
     state
-        .jobs
+        .objects
         .iter()
         .filter(|(name, _)| !state.deleted.contains(*name))
         .filter(|(_, j)| j["spec"]["job"] == job && j["spec"]["refs"]["base_sha"] == commit)

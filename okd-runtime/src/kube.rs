@@ -107,3 +107,101 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     }
     current.to_string()
 }
+
+/// Consecutive watch errors (each after the watcher's own backoff) before a watch gives up.
+const MAX_WATCH_ERRORS: u32 = 30;
+
+/// What one watch knows: every object it saw by name, as last seen.
+#[derive(Debug, Clone, Default)]
+pub struct WatchState {
+    /// Objects by name (a deleted one keeps its last state: a pruned run that succeeded did).
+    pub objects: std::collections::HashMap<String, Value>,
+    /// Objects deleted since the last list.
+    pub deleted: std::collections::BTreeSet<String>,
+    /// The first list is in, so "not there" means not there rather than not listed yet.
+    pub ready: bool,
+    /// The watch gave up (after [`MAX_WATCH_ERRORS`] errors in a row, or its stream ended).
+    pub failed: Option<String>,
+}
+
+/// Starts one watch of the objects of `api` that `config` selects, kept in a [`WatchState`] that
+/// waiters read: the one watch a run needs, resumed by kube-rs's watcher after dropped streams
+/// (it relists; what was deleted meanwhile is gone). `what` names the objects in messages. The
+/// task ends when every receiver is gone.
+pub fn watch_objects(
+    api: kube::Api<DynamicObject>,
+    config: kube::runtime::watcher::Config,
+    what: String,
+) -> tokio::sync::watch::Receiver<WatchState> {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let (tx, rx) = tokio::sync::watch::channel(WatchState::default());
+    tokio::spawn(async move {
+        let mut stream = watcher(api, config).default_backoff().boxed();
+        let mut errors = 0u32;
+        let mut pending: Option<std::collections::HashMap<String, Value>> = None;
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                () = tx.closed() => return,
+            };
+            let Some(item) = item else { break };
+            let event = match item {
+                Ok(event) => {
+                    errors = 0;
+                    event
+                }
+                Err(error) => {
+                    errors += 1;
+                    tracing::debug!(%error, errors, "{what} watch error; the watcher backs off and resumes");
+                    if errors >= MAX_WATCH_ERRORS {
+                        tx.send_modify(|s| {
+                            s.failed =
+                                Some(format!("watching {what} failed {errors} times in a row: {error}"));
+                        });
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let name = |o: &DynamicObject| o.metadata.name.clone().unwrap_or_default();
+            match event {
+                watcher::Event::Init => pending = Some(std::collections::HashMap::new()),
+                watcher::Event::InitApply(object) => {
+                    if let (Some(p), Ok(v)) = (pending.as_mut(), to_value(&object)) {
+                        p.insert(name(&object), v);
+                    }
+                }
+                watcher::Event::InitDone => {
+                    let objects = pending.take().unwrap_or_default();
+                    tx.send_modify(|s| {
+                        // What vanished while the stream was down is deleted, last state kept.
+                        let gone: Vec<String> =
+                            s.objects.keys().filter(|k| !objects.contains_key(*k)).cloned().collect();
+                        for (k, v) in objects {
+                            s.objects.insert(k, v);
+                        }
+                        s.deleted = gone.into_iter().collect();
+                        s.ready = true;
+                    });
+                }
+                watcher::Event::Apply(object) => {
+                    let Ok(value) = to_value(&object) else { continue };
+                    tx.send_modify(|s| {
+                        s.deleted.remove(&name(&object));
+                        s.objects.insert(name(&object), value);
+                    });
+                }
+                watcher::Event::Delete(object) => {
+                    let Ok(value) = to_value(&object) else { continue };
+                    tx.send_modify(|s| {
+                        s.objects.insert(name(&object), value);
+                        s.deleted.insert(name(&object));
+                    });
+                }
+            }
+        }
+        tx.send_modify(|s| s.failed = Some(format!("the {what} watch ended")));
+    });
+    rx
+}

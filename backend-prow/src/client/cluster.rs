@@ -2,13 +2,10 @@
 //! drop and lists again after a 410), aborting them, and the integration ImageStream promotion
 //! writes to.
 
-use std::collections::{BTreeSet, HashMap};
-
-use futures::StreamExt;
 use kube::{
     Api, Client,
     api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams},
-    runtime::{WatchStreamExt, watcher},
+    runtime::watcher,
 };
 use okd_core::{Error, ErrorKind, Result};
 use okd_runtime::{
@@ -19,9 +16,6 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::status::JobState;
-
-/// Consecutive watch errors (each after the watcher's own backoff) before the run gives up.
-const MAX_WATCH_ERRORS: u32 = 30;
 
 fn prowjobs() -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("prow.k8s.io", "v1", "ProwJob"), "prowjobs")
@@ -44,9 +38,6 @@ pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
     }
     error
 }
-
-/// The ProwJobs of a run by name, as the run's watch last saw them.
-pub(crate) type Seen = HashMap<String, Value>;
 
 /// app.ci: ProwJobs in `namespace`, ImageStreams anywhere.
 #[derive(Clone)]
@@ -113,90 +104,12 @@ impl Cluster {
         found.as_ref().map(to_value).transpose()
     }
 
-    /// Starts the one watch of a run: every ProwJob labelled `selector`, kept in a map that
-    /// waiters read. The sender's `ready` flag turns true once the first list is in, so a caller
-    /// can tell "no job yet" from "not listed yet". The task ends when every receiver is gone.
+    /// Starts the one watch of a run: every ProwJob labelled `selector`.
     pub(crate) fn watch_jobs(&self, selector: String) -> watch::Receiver<WatchState> {
-        let (tx, rx) = watch::channel(WatchState::default());
-        let api = self.jobs();
-        tokio::spawn(async move {
-            let config = watcher::Config::default().labels(&selector);
-            let mut stream = watcher(api, config).default_backoff().boxed();
-            let mut errors = 0u32;
-            let mut pending: Option<Seen> = None;
-            loop {
-                let item = tokio::select! {
-                    item = stream.next() => item,
-                    () = tx.closed() => return,
-                };
-                let Some(item) = item else { break };
-                let event = match item {
-                    Ok(event) => {
-                        errors = 0;
-                        event
-                    }
-                    Err(error) => {
-                        errors += 1;
-                        tracing::debug!(%error, errors, "ProwJob watch error; the watcher backs off and resumes");
-                        if errors >= MAX_WATCH_ERRORS {
-                            tx.send_modify(|s| {
-                                s.failed = Some(format!(
-                                    "watching ProwJobs failed {errors} times in a row: {error}"
-                                ));
-                            });
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                match event {
-                    watcher::Event::Init => pending = Some(Seen::new()),
-                    watcher::Event::InitApply(object) => {
-                        if let (Some(p), Ok(v)) = (pending.as_mut(), to_value(&object)) {
-                            p.insert(object.metadata.name.clone().unwrap_or_default(), v);
-                        }
-                    }
-                    watcher::Event::InitDone => {
-                        // A relist replaces what was known: jobs deleted meanwhile are gone.
-                        let jobs = pending.take().unwrap_or_default();
-                        tx.send_modify(|s| {
-                            s.jobs = jobs;
-                            s.deleted.clear();
-                            s.ready = true;
-                        });
-                    }
-                    watcher::Event::Apply(object) => {
-                        let Ok(value) = to_value(&object) else { continue };
-                        let name = object.metadata.name.clone().unwrap_or_default();
-                        tx.send_modify(|s| {
-                            s.jobs.insert(name, value);
-                        });
-                    }
-                    watcher::Event::Delete(object) => {
-                        // Its last state stays known (a pruned job that succeeded did succeed).
-                        let Ok(value) = to_value(&object) else { continue };
-                        let name = object.metadata.name.clone().unwrap_or_default();
-                        tx.send_modify(|s| {
-                            s.jobs.insert(name.clone(), value);
-                            s.deleted.insert(name);
-                        });
-                    }
-                }
-            }
-            tx.send_modify(|s| s.failed = Some("the ProwJob watch ended".into()));
-        });
-        rx
+        let config = watcher::Config::default().labels(&selector);
+        okd_runtime::kube::watch_objects(self.jobs(), config, "ProwJobs".into())
     }
 }
 
-/// What a run's watch knows.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WatchState {
-    pub(crate) jobs: Seen,
-    /// Jobs deleted since the last list (their last state is in `jobs`).
-    pub(crate) deleted: BTreeSet<String>,
-    /// The first list is in.
-    pub(crate) ready: bool,
-    /// The watch gave up.
-    pub(crate) failed: Option<String>,
-}
+/// What the run's watch knows (`objects` are ProwJobs by name).
+pub(crate) use okd_runtime::kube::WatchState;
