@@ -51,6 +51,14 @@ pub(crate) struct Run {
     pub(crate) watch: OnceLock<watch::Receiver<WatchState>>,
 }
 
+/// How a component's task ended.
+#[derive(Debug)]
+struct Ended {
+    state: TaskState,
+    started_at: Option<String>,
+    memoized: bool,
+}
+
 /// The components the rendered objects build (those with a BuildConfig or Shipwright Build).
 fn buildable(objects: &[Value]) -> BTreeSet<String> {
     objects
@@ -108,7 +116,9 @@ impl Run {
     }
 
     /// Waits for `component`'s task to end, logging its progress.
-    async fn follow(&self, run: &RunContext, name: &str, component: &str) -> Result<Value> {
+    /// Only what the build needs is copied out: a release's Workflow is large (a node and a
+    /// task per component), and every component's build wakes on each change.
+    async fn follow(&self, run: &RunContext, name: &str, component: &str) -> Result<Ended> {
         let mut rx = self.jobs(name);
         let mut last = None;
         loop {
@@ -123,7 +133,11 @@ impl Run {
                 if let Some(wf) = state.objects.get(name) {
                     let now = task_state(wf, component);
                     if now.is_terminal() {
-                        return Ok(wf.clone());
+                        return Ok(Ended {
+                            started_at: started_at(wf, component).map(str::to_owned),
+                            memoized: memoized(wf, component),
+                            state: now,
+                        });
                     }
                     if state.deleted.contains(name) {
                         return Err(Error::new(
@@ -164,7 +178,6 @@ impl ComponentBuilder for Run {
             ))
             .with_help("see the warnings of `okd render --backend payload-pipeline` (git sources only; Dockerfiles must be readable)"));
         }
-        self.cluster.apply(&self.objects).await?;
         let stream = self.cluster.image_stream(&self.settings.stream).await?;
         // The Workflow gets only what cannot be reused, decided here as the driver will: same
         // fingerprint recorded and its digest still in the tag's history.
@@ -174,13 +187,19 @@ impl ComponentBuilder for Run {
                 (Some(fp), false) => run.store.lookup(run.backend, fp)?,
                 _ => None,
             };
-            let kept = record
-                .as_ref()
-                .and_then(|r| r.digest.as_deref())
-                .is_some_and(|digest| stream.as_ref().is_some_and(|s| in_history(s, &c.name, digest)));
+            let kept = record.as_ref().is_some_and(|r| {
+                r.digest.as_deref().is_some_and(|digest| {
+                    stream.as_ref().is_some_and(|s| kept(s, &c.name, &r.component, digest))
+                })
+            });
             if !kept {
                 to_build.push(c.name.clone());
             }
+        }
+        // The objects are applied only when something is built: a run that reuses everything
+        // costs one read.
+        if !to_build.is_empty() {
+            self.cluster.apply(&self.objects).await?;
         }
         *lock(&self.to_build) = to_build;
         *lock(&self.stream) = stream;
@@ -197,7 +216,7 @@ impl ComponentBuilder for Run {
         if lock(&self.to_build).contains(&c.name) {
             return Ok(None);
         }
-        let kept = lock(&self.stream).as_ref().is_some_and(|s| in_history(s, &c.name, &digest));
+        let kept = lock(&self.stream).as_ref().is_some_and(|s| kept(s, &c.name, &record.component, &digest));
         if !kept {
             return Ok(None);
         }
@@ -213,8 +232,8 @@ impl ComponentBuilder for Run {
 
     async fn build(&self, run: &RunContext, planned: &PlannedComponent) -> Result<Built> {
         let name = self.workflow(run).await?;
-        let workflow = self.follow(run, &name, &planned.name).await?;
-        match task_state(&workflow, &planned.name) {
+        let ended = self.follow(run, &name, &planned.name).await?;
+        match ended.state {
             TaskState::Succeeded => {}
             TaskState::Failed(message) => {
                 return Err(Error::new(
@@ -249,11 +268,10 @@ impl ComponentBuilder for Run {
             .ok_or_else(|| not_pushed(format!("the ImageStream {} does not exist", self.settings.stream)))?;
         let (image, digest, created) = newest(&stream, &planned.name)
             .ok_or_else(|| not_pushed(format!("{} has no tag {}", self.settings.stream, planned.name)))?;
-        let since: Option<jiff::Timestamp> =
-            started_at(&workflow, &planned.name).and_then(|s| s.parse().ok());
+        let since: Option<jiff::Timestamp> = ended.started_at.as_deref().and_then(|s| s.parse().ok());
         let created: Option<jiff::Timestamp> = created.and_then(|c| c.parse().ok());
         // A memoized task built nothing: its image is the one an earlier run pushed.
-        if !memoized(&workflow, &planned.name)
+        if !ended.memoized
             && let (Some(since), Some(created)) = (since, created)
             && created < since
         {
@@ -264,6 +282,13 @@ impl ComponentBuilder for Run {
         }
         Ok(Built::new(image, digest.to_owned()).with_ref(name))
     }
+}
+
+/// A recorded build of `component` can be taken: its digest is still in the history of the
+/// component's tag, or of the tag of the component it was recorded for (two components with the
+/// same inputs have one fingerprint, so one record, and build the same image).
+fn kept(stream: &Value, component: &str, recorded_for: &str, digest: &str) -> bool {
+    in_history(stream, component, digest) || in_history(stream, recorded_for, digest)
 }
 
 /// The digest is still in the tag's history (built before, not pruned).
@@ -293,6 +318,9 @@ mod tests {
         );
         assert!(in_history(&stream, "cli", "sha256:1"));
         assert!(!in_history(&stream, "cli", "sha256:3"));
+        // A record of a twin component (same fingerprint) is taken through the twin's tag.
+        assert!(kept(&stream, "cli-twin", "cli", "sha256:1"));
+        assert!(!kept(&stream, "cli-twin", "base", "sha256:1"));
         assert!(newest(&stream, "base").is_none());
     }
 }

@@ -13,7 +13,9 @@
 //! - `spec.shutdown: Terminate|Stop`: running nodes fail ("workflow shutdown with strategy:
 //!   Terminate"), the workflow fails ("Stopped with strategy 'Terminate'").
 //!
-//! An entrypoint that is not a DAG runs as one `Pod` node for the workflow's own component.
+//! A DAG task whose template is itself a DAG (a part) runs its inner tasks as `<wf>.<part>.<task>`,
+//! each after its own dependencies and every task of the parts its part depends on. An
+//! entrypoint that is not a DAG runs as one `Pod` node for the workflow's own component.
 
 use std::collections::BTreeMap;
 
@@ -236,42 +238,82 @@ fn dag_tasks(wf: &str, entrypoint: &str, templates: &[Value], wf_component: &str
             state: State::Waiting,
         }];
     };
-    dag.iter()
+    // A task whose template is itself a DAG (a part of a release above the CRD's 200 tasks per
+    // template) runs its inner tasks, named `<wf>.<part>.<task>`; an inner task waits for its
+    // own dependencies and for every task of the parts its part depends on.
+    let inner_dag = |t: &Value| {
+        let template = t["template"].as_str()?;
+        templates.iter().find(|x| x["name"] == template).and_then(|x| x["dag"]["tasks"].as_array())
+    };
+    let parts: BTreeMap<String, Vec<String>> = dag
+        .iter()
         .filter_map(|t| {
-            let name = t["name"].as_str()?.to_owned();
-            let mut deps: Vec<String> = t["dependencies"]
-                .as_array()
-                .map(|d| d.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default();
-            if let Some(depends) = t["depends"].as_str() {
-                // `a && (b.Succeeded || c)`: every task named is treated as a dependency.
-                for token in
-                    depends.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '.'))
-                {
-                    let task = token.split('.').next().unwrap_or_default();
-                    if !task.is_empty() && !deps.iter().any(|d| d == task) {
-                        deps.push(task.to_owned());
-                    }
+            let inner = inner_dag(t)?;
+            let names = inner.iter().filter_map(|i| i["name"].as_str().map(str::to_owned)).collect();
+            Some((t["name"].as_str()?.to_owned(), names))
+        })
+        .collect();
+    let expand = |deps: Vec<String>| -> Vec<String> {
+        deps.into_iter().flat_map(|d| parts.get(&d).cloned().unwrap_or_else(|| vec![d])).collect()
+    };
+    let mut tasks = Vec::new();
+    for t in dag {
+        match inner_dag(t) {
+            Some(inner) => {
+                let part = t["name"].as_str().unwrap_or_default();
+                let outer = expand(task_deps(t));
+                for i in inner {
+                    let mut deps = task_deps(i);
+                    deps.extend(outer.iter().cloned());
+                    tasks.extend(task(wf, &format!("{wf}.{part}"), i, deps));
                 }
             }
-            let component = t["arguments"]["parameters"]
-                .as_array()
-                .and_then(|ps| ps.iter().find(|p| p["name"] == "component"))
-                .and_then(|p| p["value"].as_str())
-                .unwrap_or(&name)
-                .to_owned();
-            let node_name = format!("{wf}.{name}");
-            Some(Task {
-                template: t["template"].as_str().unwrap_or(&name).to_owned(),
-                id: format!("{wf}-{}", fnv32a(&node_name)),
-                name,
-                deps,
-                component,
-                node_name,
-                state: State::Waiting,
-            })
-        })
-        .collect()
+            None => {
+                let deps = expand(task_deps(t));
+                tasks.extend(task(wf, wf, t, deps));
+            }
+        }
+    }
+    tasks
+}
+
+/// A task's `dependencies`, and every task its `depends` expression names.
+fn task_deps(t: &Value) -> Vec<String> {
+    let mut deps: Vec<String> = t["dependencies"]
+        .as_array()
+        .map(|d| d.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    if let Some(depends) = t["depends"].as_str() {
+        // `a && (b.Succeeded || c)`: every task named is treated as a dependency.
+        for token in depends.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '.')) {
+            let task = token.split('.').next().unwrap_or_default();
+            if !task.is_empty() && !deps.iter().any(|d| d == task) {
+                deps.push(task.to_owned());
+            }
+        }
+    }
+    deps
+}
+
+/// The task of DAG task `t` under node-name prefix `parent`.
+fn task(wf: &str, parent: &str, t: &Value, deps: Vec<String>) -> Option<Task> {
+    let name = t["name"].as_str()?.to_owned();
+    let component = t["arguments"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "component"))
+        .and_then(|p| p["value"].as_str())
+        .unwrap_or(&name)
+        .to_owned();
+    let node_name = format!("{parent}.{name}");
+    Some(Task {
+        template: t["template"].as_str().unwrap_or(&name).to_owned(),
+        id: format!("{wf}-{}", fnv32a(&node_name)),
+        name,
+        deps,
+        component,
+        node_name,
+        state: State::Waiting,
+    })
 }
 
 /// False for a workflow run as its one pod node.
