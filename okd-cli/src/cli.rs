@@ -189,6 +189,9 @@ pub struct GenerateArgs {
     /// The assembly named in release strings.
     #[arg(long, default_value = "stream")]
     pub assembly: String,
+    /// Generate into a non-empty --out (each component's folder is replaced).
+    #[arg(long)]
+    pub force: bool,
     /// `table`: one line per component; `json`: the generated folders as a list.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,

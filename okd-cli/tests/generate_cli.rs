@@ -66,3 +66,22 @@ fn a_bad_timestamp_is_refused_and_nothing_is_written() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("help:"));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_non_empty_out_is_refused_without_force_as_render_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep"), "mine\n").unwrap();
+    let args =
+        ["generate", "examples/okd-mini/release.yaml", "--component", "cli", "--out", out.to_str().unwrap()];
+    let run = okd(&args);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("exists and is not empty"));
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "nothing written");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let run = okd(&forced);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.join("cli/Dockerfile").is_file() && out.join("keep").is_file());
+}

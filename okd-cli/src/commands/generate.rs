@@ -12,6 +12,11 @@ use crate::{cli::GenerateArgs, context::source_options, output::print};
 
 pub async fn run(args: GenerateArgs) -> Result<u8> {
     crate::context::folder_arg("--out", &args.out)?;
+    // As `okd render`: never write into a folder that holds something, unless told to.
+    if !args.force && std::fs::read_dir(&args.out).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::invalid(format!("{} exists and is not empty", args.out.display()))
+            .with_help("choose an empty folder, or pass --force to regenerate into it"));
+    }
     crate::context::folder_arg("--cache-dir", &crate::context::source_options(&args.release).cache_dir)?;
     let timestamp = match &args.timestamp {
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
