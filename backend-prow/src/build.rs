@@ -372,11 +372,11 @@ impl ComponentBuilder for Job {
         let (ns, name) = &self.view.stream;
         let stream = self.stream.get_or_try_init(|| self.cluster.image_stream(ns, name)).await?;
         // The digest must still be in the tag's history: Prow promoted it, and nothing pruned it.
-        // The record may be another component's with the same inputs (one fingerprint, one
-        // record, the same image), promoted under that component's tag.
+        // (A record of a twin component with the same inputs does not count: its config's job
+        // promotes every image under its own tag.)
         let kept = stream.as_ref().is_some_and(|s| {
             s["status"]["tags"].as_array().into_iter().flatten().any(|t| {
-                (t["tag"] == c.name.as_str() || t["tag"] == record.component.as_str())
+                t["tag"] == c.name.as_str()
                     && t["items"].as_array().into_iter().flatten().any(|i| i["image"] == digest.as_str())
             })
         });
