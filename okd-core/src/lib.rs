@@ -21,5 +21,6 @@ pub mod plan;
 pub mod registry;
 pub mod resolve;
 pub mod source;
+pub mod yaml;
 
 pub use error::{Error, ErrorKind, Location, Result, Warning};

@@ -8,8 +8,9 @@ use std::{
     sync::Arc,
 };
 
+// serde-saphyr's view of a node, before it gets its file: okd-core's located tree.
+use okd_core::yaml::Node as Raw;
 use okd_core::{Error, Location, Result, Warning};
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
@@ -161,81 +162,6 @@ impl Node {
             format!("{what} must be {expected}, not {}", self.kind()),
             format!("the cluster would refuse this object too; write e.g. {example}"),
         )
-    }
-}
-
-/// serde-saphyr's view of a node, before it gets its file.
-enum Raw {
-    Scalar(Value),
-    Seq(Vec<Spanned<Raw>>),
-    Map(Vec<(Spanned<String>, Spanned<Raw>)>),
-}
-
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
-    }
-}
-
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = Raw;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a YAML value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Raw, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
-            entries.push((key, map.next_value::<Spanned<Raw>>()?));
-        }
-        Ok(Raw::Map(entries))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Raw, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Raw>>()? {
-            items.push(item);
-        }
-        Ok(Raw::Seq(items))
-    }
-
-    fn visit_str<E>(self, v: &str) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(Value::String(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(Value::String(v)))
-    }
-
-    fn visit_bool<E>(self, v: bool) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(Value::Null))
-    }
-
-    fn visit_none<E>(self) -> std::result::Result<Raw, E> {
-        Ok(Raw::Scalar(Value::Null))
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Raw, D::Error> {
-        Raw::deserialize(d)
     }
 }
 
