@@ -2,7 +2,7 @@
 //! go through okd-runtime's run driver with one [`Run`] per run (one Workflow), and
 //! [`WorkflowRuns`] terminates and describes a run's Workflows from any process.
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use okd_core::{
@@ -15,7 +15,7 @@ use okd_core::{
     plan::Plan,
     registry::BackendSettings,
 };
-use okd_runtime::{RemoteRuns, RunDriver, Runtime, retry::Backoff};
+use okd_runtime::{RemoteRuns, RunDriver, Runtime, kube::Connector, retry::Backoff};
 use tokio::sync::OnceCell;
 
 use crate::{
@@ -56,13 +56,6 @@ pub fn payload_pipeline_info() -> BackendInfo {
     }
 }
 
-/// How the backend reaches its cluster.
-#[derive(Clone)]
-enum Connector {
-    Client(kube::Client),
-    Kubeconfig { path: Option<PathBuf>, context: Option<String> },
-}
-
 /// The okd-payload-pipeline backend.
 pub struct PayloadPipelineBackend {
     settings: Arc<Settings>,
@@ -82,10 +75,7 @@ impl PayloadPipelineBackend {
     /// A backend that reads the kubeconfig (`kubeconfig` setting, else `$KUBECONFIG` or
     /// `~/.kube/config`; `context`, else the current context) on first use.
     pub fn from_config(runtime: &Runtime, config: &ArgoConfig) -> Result<Self> {
-        let connector = Connector::Kubeconfig {
-            path: config.cluster.kubeconfig.as_ref().map(PathBuf::from),
-            context: config.cluster.context.clone(),
-        };
+        let connector = Connector::from_settings(&config.cluster);
         Ok(Self::with(runtime, config.settings()?, connector, Backoff::default()))
     }
 
@@ -109,14 +99,9 @@ impl PayloadPipelineBackend {
     }
 
     async fn connect(&self) -> Result<Cluster> {
-        let namespace = self.settings.namespace.clone();
-        let (path, context) = match &self.connector {
-            Connector::Client(client) => return Ok(Cluster::new(client.clone(), namespace, self.backoff)),
-            Connector::Kubeconfig { path, context } => (path, context),
-        };
         let help = "pass --kubeconfig/--context for the cluster the pipeline runs in";
-        let (client, _) = okd_runtime::kube::connect(path.as_deref(), context.as_deref(), help).await?;
-        Ok(Cluster::new(client, namespace, self.backoff))
+        let (client, _) = self.connector.client(help).await?;
+        Ok(Cluster::new(client, self.settings.namespace.clone(), self.backoff))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::{
     collections::BTreeSet,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{Arc, Mutex},
 };
 
@@ -19,7 +19,7 @@ use okd_core::{
     registry::BackendSettings,
     source::read_sources,
 };
-use okd_runtime::{RemoteRuns, RunDriver, Runtime};
+use okd_runtime::{RemoteRuns, RunDriver, Runtime, kube::Connector};
 use tokio::sync::OnceCell;
 
 use crate::{
@@ -46,13 +46,6 @@ pub fn konflux(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn 
 pub fn doozer_konflux(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
     let config = runtime.settings::<KonfluxConfig>(DOOZER_KONFLUX, settings)?;
     Ok(Arc::new(KonfluxBackend::from_config(Strategy::DoozerKonflux, runtime, &config)))
-}
-
-/// How the backend reaches its cluster.
-#[derive(Clone)]
-enum Connector {
-    Client { client: kube::Client, namespace: String },
-    Kubeconfig { path: Option<PathBuf>, context: Option<String> },
 }
 
 /// Either Konflux strategy, against one tenant namespace.
@@ -85,16 +78,13 @@ impl KonfluxBackend {
     ) -> Self {
         let namespace = namespace.into();
         settings.namespace = Some(namespace.clone());
-        Self::with(strategy, runtime, settings, Connector::Client { client, namespace })
+        Self::with(strategy, runtime, settings, Connector::Client(client))
     }
 
     /// A backend that reads the kubeconfig (`kubeconfig` setting, else `$KUBECONFIG` or
     /// `~/.kube/config`; `context` setting, else the current context) on first use.
     pub fn from_config(strategy: Strategy, runtime: &Runtime, config: &KonfluxConfig) -> Self {
-        let connector = Connector::Kubeconfig {
-            path: config.cluster.kubeconfig.as_ref().map(PathBuf::from),
-            context: config.cluster.context.clone(),
-        };
+        let connector = Connector::from_settings(&config.cluster);
         Self::with(strategy, runtime, config.settings(), connector)
     }
 
@@ -137,18 +127,10 @@ impl KonfluxBackend {
     }
 
     async fn connect(&self) -> Result<Cluster> {
-        let backoff = self.settings.backoff;
-        let (path, context) = match &self.connector {
-            Connector::Client { client, namespace } => {
-                return Ok(Cluster::new(client.clone(), namespace.clone(), backoff));
-            }
-            Connector::Kubeconfig { path, context } => (path, context),
-        };
         let help = "pass --context, or set KUBECONFIG to a kubeconfig with a current context";
-        let (client, default_namespace) =
-            okd_runtime::kube::connect(path.as_deref(), context.as_deref(), help).await?;
+        let (client, default_namespace) = self.connector.client(help).await?;
         let namespace = self.settings.namespace.clone().unwrap_or(default_namespace);
-        Ok(Cluster::new(client, namespace, backoff))
+        Ok(Cluster::new(client, namespace, self.settings.backoff))
     }
 
     /// The remote side of this backend's runs, following `following` besides what the labels find.

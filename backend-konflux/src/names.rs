@@ -2,16 +2,8 @@
 //! platforms, image references. Kept in one place because render, build and import must agree on
 //! every one of them.
 
-use sha2::{Digest, Sha256};
-
-/// The longest Kubernetes label value, and the longest name that a Tekton label
-/// (`tekton.dev/pipelineRun=<name>`) can carry.
-pub(crate) const MAX_LABEL: usize = 63;
-
 /// Labels okd-build puts on what it creates, so a later process finds its objects.
-pub(crate) const COMPONENT_LABEL: &str = "okd-build.io/component";
-pub(crate) const RUN_LABEL: &str = "okd-build.io/run";
-pub(crate) const RUN_ANNOTATION: &str = "okd-build.io/run";
+pub(crate) use okd_core::backend::names::{COMPONENT_LABEL, RUN_ANNOTATION, RUN_LABEL};
 pub(crate) const FINGERPRINT_ANNOTATION: &str = "okd-build.io/fingerprint";
 /// On a rendered PipelineRun that points at an OKD Dockerfile: the component's own Dockerfile,
 /// so an import restores it instead of adopting the generated one.
@@ -23,50 +15,7 @@ pub(crate) const APPLICATION_LABEL: &str = "appstudio.openshift.io/application";
 pub(crate) const KONFLUX_COMPONENT_LABEL: &str = "appstudio.openshift.io/component";
 pub(crate) const PIPELINE_TYPE_LABEL: &str = "pipelines.appstudio.openshift.io/type";
 
-/// A DNS-1123 label made from `text`: lowercase, runs of other characters become one '-',
-/// at most 63 characters, never empty.
-pub(crate) fn dns_label(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = c.to_ascii_lowercase();
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let trimmed: String = out.trim_matches('-').chars().take(MAX_LABEL).collect();
-    let trimmed = trimmed.trim_end_matches('-');
-    if trimmed.is_empty() { "x".to_owned() } else { trimmed.to_owned() }
-}
-
-/// `<prefix>-<suffix>` within 63 characters: the prefix is cut, never the suffix, which is what
-/// makes the name unique.
-pub(crate) fn fit_name(prefix: &str, suffix: &str) -> String {
-    let room = MAX_LABEL.saturating_sub(suffix.len() + 1);
-    let cut: String = prefix.chars().take(room).collect();
-    format!("{}-{suffix}", cut.trim_end_matches('-'))
-}
-
-/// A label value made from `text`: at most 63 characters of `[A-Za-z0-9._-]`, starting and ending
-/// alphanumeric. Text that does not fit becomes a readable prefix plus a hash, so distinct inputs
-/// stay distinct.
-pub(crate) fn label_value(text: &str) -> String {
-    let valid = text.len() <= MAX_LABEL
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && text.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid || text.is_empty() {
-        return text.to_owned();
-    }
-    let hash = short_hash(text, 10);
-    fit_name(&dns_label(text), &hash)
-}
-
-/// The first `n` hex digits of the SHA-256 of `text`.
-pub(crate) fn short_hash(text: &str, n: usize) -> String {
-    hex::encode(Sha256::digest(text.as_bytes())).chars().take(n).collect()
-}
+pub(crate) use okd_core::backend::names::{dns_label, fit_name, label_value};
 
 /// The first 12 hex digits of a `sha256:` fingerprint: what deterministic object names carry.
 pub(crate) fn fingerprint_suffix(fingerprint: &str) -> String {

@@ -15,7 +15,7 @@ use okd_core::{
     registry::BackendSettings,
     source::read_sources,
 };
-use okd_runtime::{RemoteRuns, RunDriver, Runtime, retry::Backoff};
+use okd_runtime::{RemoteRuns, RunDriver, Runtime, kube::Connector, retry::Backoff};
 use tokio::sync::OnceCell;
 
 use crate::{
@@ -46,13 +46,6 @@ pub fn doozer_prow(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<
     Ok(Arc::new(ProwBackend::from_config(Strategy::DoozerProw, runtime, &config)?))
 }
 
-/// How the backend reaches app.ci.
-#[derive(Clone)]
-enum Connector {
-    Client(kube::Client),
-    Kubeconfig { path: Option<PathBuf>, context: Option<String> },
-}
-
 /// Either Prow strategy.
 pub struct ProwBackend {
     strategy: Strategy,
@@ -77,10 +70,7 @@ impl ProwBackend {
     /// A backend that reads the kubeconfig (`kubeconfig` setting, else `$KUBECONFIG` or
     /// `~/.kube/config`; `context`, else the current context) on first use.
     pub fn from_config(strategy: Strategy, runtime: &Runtime, config: &ProwConfig) -> Result<Self> {
-        let connector = Connector::Kubeconfig {
-            path: config.cluster.kubeconfig.as_ref().map(PathBuf::from),
-            context: config.cluster.context.clone(),
-        };
+        let connector = Connector::from_settings(&config.cluster);
         Ok(Self::with(strategy, runtime, config.settings()?, connector, Backoff::default()))
     }
 
@@ -118,15 +108,10 @@ impl ProwBackend {
     }
 
     async fn connect(&self) -> Result<Cluster> {
-        let namespace = self.settings.namespace.clone();
-        let (path, context) = match &self.connector {
-            Connector::Client(client) => return Ok(Cluster::new(client.clone(), namespace, self.backoff)),
-            Connector::Kubeconfig { path, context } => (path, context),
-        };
         let help =
             "pass --kubeconfig/--context for app.ci, where ProwJobs and the integration ImageStreams are";
-        let (client, _) = okd_runtime::kube::connect(path.as_deref(), context.as_deref(), help).await?;
-        Ok(Cluster::new(client, namespace, self.backoff))
+        let (client, _) = self.connector.client(help).await?;
+        Ok(Cluster::new(client, self.settings.namespace.clone(), self.backoff))
     }
 
     /// The Gangway token: `token_file`, else `$OKD_PROW_TOKEN`; never logged.

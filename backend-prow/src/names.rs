@@ -3,10 +3,7 @@
 
 use serde_json::{Value, json};
 
-/// The label on every ProwJob a run triggers: the run id as a label value.
-pub const RUN_LABEL: &str = "okd-build.io/run";
-/// The annotation carrying the full run id (a label value is limited to 63 characters).
-pub const RUN_ANNOTATION: &str = "okd-build.io/run";
+pub use okd_core::backend::names::{RUN_ANNOTATION, RUN_LABEL};
 /// The annotation listing the components a triggered job builds, comma-separated.
 pub const COMPONENTS_ANNOTATION: &str = "okd-build.io/components";
 
@@ -65,21 +62,7 @@ pub fn base_image_alias(namespace: &str, name: &str, tag: &str) -> String {
     format!("{namespace}_{name}_{tag}")
 }
 
-/// `text` as a Kubernetes label value: at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric
-/// at both ends. Longer values keep a prefix and a hash so they stay distinct.
-pub fn label_value(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
-        .collect();
-    let clean = clean.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned();
-    if clean.len() <= 63 {
-        return clean;
-    }
-    let hash = hex::encode(Sha256::digest(text.as_bytes()));
-    format!("{}-{}", clean[..50].trim_end_matches(|c: char| !c.is_ascii_alphanumeric()), &hash[..12])
-}
+pub use okd_core::backend::names::label_value;
 
 #[cfg(test)]
 mod tests {

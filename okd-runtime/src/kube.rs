@@ -205,3 +205,43 @@ pub fn watch_objects(
     });
     rx
 }
+
+/// How a cluster backend reaches its cluster: a client it was given (tests, embedding), or the
+/// kubeconfig and context of its settings, read on first use through [`connect`].
+#[derive(Clone)]
+pub enum Connector {
+    Client(kube::Client),
+    Kubeconfig { path: Option<std::path::PathBuf>, context: Option<String> },
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connector::Client(_) => f.write_str("Connector::Client"),
+            Connector::Kubeconfig { path, context } => {
+                f.debug_struct("Connector::Kubeconfig").field("path", path).field("context", context).finish()
+            }
+        }
+    }
+}
+
+impl Connector {
+    /// The kubeconfig and context a backend's cluster settings name.
+    pub fn from_settings(cluster: &crate::ClusterConfig) -> Self {
+        Connector::Kubeconfig {
+            path: cluster.kubeconfig.as_ref().map(std::path::PathBuf::from),
+            context: cluster.context.clone(),
+        }
+    }
+
+    /// The client and its default namespace (the context's). `help` is said when the
+    /// kubeconfig cannot be used.
+    pub async fn client(&self, help: &str) -> Result<(kube::Client, String)> {
+        match self {
+            Connector::Client(client) => Ok((client.clone(), client.default_namespace().to_owned())),
+            Connector::Kubeconfig { path, context } => {
+                connect(path.as_deref(), context.as_deref(), help).await
+            }
+        }
+    }
+}

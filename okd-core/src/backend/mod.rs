@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod events;
+pub mod names;
 mod skeleton;
 
 use std::{path::Path, sync::Arc};
