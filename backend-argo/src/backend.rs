@@ -184,8 +184,8 @@ impl BuildBackend for PayloadPipelineBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        let (artifacts, warnings) = render::artifacts(&plan, &self.settings)?;
-        let mut backend_plan = BackendPlan::new(PAYLOAD_PIPELINE, plan, artifacts);
+        let (artifacts, warnings, verdicts) = render::artifacts(&plan, &self.settings)?;
+        let mut backend_plan = BackendPlan::new(PAYLOAD_PIPELINE, plan, artifacts).with_verdicts(verdicts);
         backend_plan.warnings = warnings;
         Ok(backend_plan)
     }

@@ -13,7 +13,8 @@ use okd_core::{
     Result,
     backend::{
         Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, ComponentResult,
-        EventSink, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, write_artifacts,
+        EventSink, Mechanism, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, rewrite_verdicts,
+        write_artifacts,
     },
     plan::Plan,
     registry::BackendSettings,
@@ -243,11 +244,15 @@ impl BuildBackend for KonfluxBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        let (artifacts, warnings) = match self.strategy {
+        let (artifacts, warnings, verdicts) = match self.strategy {
             Strategy::Konflux => render::konflux_artifacts(&plan, &self.settings, &self.pins(&plan)?)?,
-            Strategy::DoozerKonflux => (render::doozer_artifacts(&plan, &self.settings)?, Vec::new()),
+            Strategy::DoozerKonflux => (
+                render::doozer_artifacts(&plan, &self.settings)?,
+                Vec::new(),
+                rewrite_verdicts(&plan, Mechanism::GeneratedSource),
+            ),
         };
-        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts);
+        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
         backend_plan.warnings = warnings;
         Ok(backend_plan)
     }

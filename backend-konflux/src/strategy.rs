@@ -73,7 +73,7 @@ pub fn doozer_konflux_info() -> BackendInfo {
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Batch,
             from_replacement: "Doozer rewrites FROM lines positionally (from.builder[] + from)",
-            developer_feedback: "none from the system (Pipelines-as-Code is off); okd-build posts commit statuses",
+            developer_feedback: "none from the system (Pipelines-as-Code is off)",
         },
     }
 }

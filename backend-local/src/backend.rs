@@ -9,6 +9,7 @@ use okd_core::{
     backend::{
         Approach, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
         EventSink, Maturity, RenderSummary, RunId, RunReport, RunStatus, TriggerModel, rewritten_dockerfiles,
+        Mechanism, rewrite_verdicts,
         write_artifacts,
     },
     plan::Plan,
@@ -77,7 +78,8 @@ impl BuildBackend for LocalBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let artifacts = rewritten_dockerfiles(&plan);
-        Ok(BackendPlan::new(LOCAL, plan, artifacts))
+        let verdicts = rewrite_verdicts(&plan, Mechanism::RewriteBeforeBuild);
+        Ok(BackendPlan::new(LOCAL, plan, artifacts).with_verdicts(verdicts))
     }
 
     async fn render(&self, plan: &BackendPlan, dir: &Path) -> Result<RenderSummary> {

@@ -207,8 +207,8 @@ impl BuildBackend for ProwBackend {
     }
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
-        let (artifacts, warnings) = render::artifacts(&plan, &self.settings, self.strategy)?;
-        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts);
+        let (artifacts, warnings, verdicts) = render::artifacts(&plan, &self.settings, self.strategy)?;
+        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
         backend_plan.warnings = warnings;
         Ok(backend_plan)
     }

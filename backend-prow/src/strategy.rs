@@ -73,7 +73,7 @@ pub fn doozer_prow_info() -> BackendInfo {
             configs_touched_per_repo: 0,
             trigger_model: TriggerModel::Batch,
             from_replacement: "the generator rewrites FROM lines (parents pinned by digest); ci-operator replaces nothing",
-            developer_feedback: "none from the system; okd-build posts commit statuses",
+            developer_feedback: "none: its jobs run on generated build branches, not on pull requests",
         },
     }
 }

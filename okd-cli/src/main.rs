@@ -6,6 +6,7 @@ mod commands;
 mod context;
 mod diagnostic;
 mod output;
+mod report;
 
 use std::{io::Write, process::ExitCode};
 

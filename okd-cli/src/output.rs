@@ -177,7 +177,8 @@ impl<'a> PlanView<'a> {
 }
 
 /// Left-aligned columns, two spaces apart, like kubectl.
-fn columns(rows: &[Vec<String>]) -> String {
+/// Rows as aligned columns, two spaces apart; the last column is not padded.
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
     let mut widths = vec![0; rows.iter().map(Vec::len).max().unwrap_or(0)];
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -294,6 +295,21 @@ pub fn plan_table(view: &PlanView<'_>) -> String {
 }
 
 /// The human view of `okd backends`.
+/// The capabilities a backend claims, by their short names.
+pub(crate) fn capability_names(c: &okd_core::backend::Capabilities) -> Vec<&'static str> {
+    [
+        (c.only_if_changed, "reuse"),
+        (c.cancel, "cancel"),
+        (c.status_after_restart, "status"),
+        (c.local_reproduction, "local"),
+        (c.multi_arch, "multi-arch"),
+        (c.kubernetes, "kubernetes"),
+    ]
+    .into_iter()
+    .filter_map(|(has, name)| has.then_some(name))
+    .collect()
+}
+
 pub fn backends_table(infos: &[BackendInfo]) -> String {
     let mut rows = vec![
         ["NAME", "MATURITY", "TRIGGER", "FILES/REPO", "BUILT SO FAR", "SUMMARY"]
@@ -303,23 +319,11 @@ pub fn backends_table(infos: &[BackendInfo]) -> String {
     ];
     for info in infos {
         let (c, a) = (&info.capabilities, &info.approach);
-        let can: Vec<&str> = [
-            (c.only_if_changed, "reuse"),
-            (c.cancel, "cancel"),
-            (c.status_after_restart, "status"),
-            (c.local_reproduction, "local"),
-            (c.multi_arch, "multi-arch"),
-        ]
-        .into_iter()
-        .filter_map(|(has, name)| has.then_some(name))
-        .collect();
+        let can = capability_names(c);
         rows.push(vec![
             info.name.to_owned(),
             info.maturity.as_str().to_owned(),
-            serde_json::to_value(a.trigger_model)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            a.trigger_model.as_str().to_owned(),
             a.configs_touched_per_repo.to_string(),
             if can.is_empty() { "-".to_owned() } else { can.join(",") },
             info.summary.to_owned(),

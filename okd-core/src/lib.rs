@@ -9,6 +9,7 @@
 //! the git cache (through the `git` command, so the user's own credentials work).
 
 pub mod backend;
+pub mod compare;
 pub mod dockerfile;
 pub mod doozer;
 pub mod error;

@@ -14,6 +14,7 @@ use okd_core::{
         BackendPlan, BuildBackend, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport,
         RunState,
     },
+    compare::{RunRecord, run_metrics},
     manifest::{LoadOptions, load_str},
     plan::{Plan, PlanOptions, plan, sources_from_memory},
 };
@@ -321,8 +322,57 @@ pub async fn check_transient_errors_are_retried(h: &dyn Harness) -> Check {
     Check::Passed
 }
 
+/// What `okd compare` reads from a backend is whole and consistent: one verdict on every FROM
+/// and --from of every component whose Dockerfile was read, and a recorded run whose metrics
+/// (makespan, critical path, bound) agree with the build graph and the clock.
+pub async fn check_compare_metrics(h: &dyn Harness) -> Check {
+    h.set_duration("base", Duration::from_millis(200)).await;
+    let (backend, plan) = backend_plan(h).await;
+    for c in plan.core.components.iter().filter(|c| c.rewritten.is_some()) {
+        let mine = plan.verdicts.iter().filter(|v| v.component == c.name).count();
+        assert_eq!(mine, c.stages.len(), "{}: one verdict per reference: {:?}", c.name, plan.verdicts);
+        for r in &c.stages {
+            assert!(
+                plan.verdicts.iter().any(|v| v.component == c.name && v.line == r.line && v.kind == r.kind),
+                "{}: no verdict on line {}",
+                c.name,
+                r.line
+            );
+        }
+    }
+    let (report, _) = build(backend.as_ref(), &plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let status = h.backend().await.status(&report.run).await.expect("status of the run");
+    let record = RunRecord {
+        backend: report.backend.clone(),
+        run: report.run.clone(),
+        state: status.state,
+        started: report.started,
+        finished: Some(report.finished),
+        components: status.components,
+        api_requests: None,
+    };
+    let m = run_metrics(&plan.core, &record, 4);
+    assert_eq!(m.builds_started + m.reused, 5, "{m:?}");
+    assert!(m.makespan > 0.0, "{m:?}");
+    assert!(m.bound <= m.makespan + 0.05, "no schedule beats max(critical path, work / jobs): {m:?}");
+    assert!(m.efficiency.is_some_and(|e| e > 0.0 && e <= 1.0), "{m:?}");
+    assert_eq!(m.timeline.len(), m.builds_started, "a bar per build: {m:?}");
+    let graph = &plan.core.graph;
+    let index = |n: &str| (0..graph.len()).find(|&i| graph.name(i) == n).expect("a planned component");
+    for pair in m.critical_path.windows(2) {
+        assert!(graph.parents(index(&pair[1])).contains(&index(&pair[0])), "not a chain: {:?}", m.critical_path);
+    }
+    if m.builds_started == 5 {
+        // base took 200 ms and app and tool follow it.
+        assert_eq!(m.critical_path.first().map(String::as_str), Some("base"), "{m:?}");
+        assert!(m.critical_path_seconds >= 0.2, "{m:?}");
+    }
+    Check::Passed
+}
+
 /// Every check, by name. Each needs a fresh harness (checks script failures and durations).
-pub const CHECKS: [&str; 8] = [
+pub const CHECKS: [&str; 9] = [
     "plan",
     "build_end_to_end",
     "parents_first",
@@ -331,6 +381,7 @@ pub const CHECKS: [&str; 8] = [
     "resubmit_is_idempotent",
     "status_after_restart",
     "transient_errors_are_retried",
+    "compare_metrics",
 ];
 
 /// Runs the check called `name` (one of [`CHECKS`]).
@@ -344,6 +395,7 @@ pub async fn run_check(name: &str, h: &dyn Harness) -> Check {
         "resubmit_is_idempotent" => check_resubmit_is_idempotent(h).await,
         "status_after_restart" => check_status_after_restart(h).await,
         "transient_errors_are_retried" => check_transient_errors_are_retried(h).await,
+        "compare_metrics" => check_compare_metrics(h).await,
         other => panic!("no conformance check called {other}"),
     }
 }

@@ -20,6 +20,7 @@ use std::{
 
 use okd_core::{
     Warning,
+    backend::{Limit, Mechanism, ReferenceVerdict, Verdict},
     dockerfile::RefKind,
     manifest::{Component, Release, Source, Target},
     plan::{PlannedComponent, PlannedSource},
@@ -73,6 +74,7 @@ pub(crate) fn image(
     component: &Component,
     engine: BuildEngine,
     warnings: &mut Vec<Warning>,
+    verdicts: &mut Vec<ReferenceVerdict>,
 ) -> Result<Image, String> {
     let manifest_warning =
         |message: String| Warning { file: release.path.clone(), line: component.declared_at.line, message };
@@ -85,6 +87,7 @@ pub(crate) fn image(
                 object_word(engine)
             );
             warnings.push(manifest_warning(why.clone()));
+            verdicts.extend(all_cannot(planned, engine, Limit::NotGitSource));
             return Err(why);
         }
         PlannedSource::Unreadable { reason } => {
@@ -94,6 +97,7 @@ pub(crate) fn image(
                 object_word(engine)
             );
             warnings.push(manifest_warning(why.clone()));
+            verdicts.extend(all_cannot(planned, engine, Limit::SourceNotRead));
             return Err(why);
         }
     };
@@ -117,10 +121,26 @@ pub(crate) fn image(
         inputs: BTreeMap::new(),
     };
     let file = dockerfile_file(release, planned, component);
-    map_references(&mut image, &planned.stages, engine, &mut |line, message| {
-        warnings.push(Warning { file: file.clone(), line, message });
-    });
+    let mut report = |r: &Resolution, verdict: Verdict, warning: Option<String>| {
+        if let Some(message) = warning {
+            warnings.push(Warning { file: file.clone(), line: r.line, message });
+        }
+        verdicts.push(ReferenceVerdict::new(planned, r, verdict));
+    };
+    map_references(&mut image, &planned.stages, engine, &mut report);
     Ok(image)
+}
+
+/// `why` for every reference of `planned` the engine would have to replace.
+fn all_cannot(planned: &PlannedComponent, engine: BuildEngine, why: Limit) -> Vec<ReferenceVerdict> {
+    planned
+        .stages
+        .iter()
+        .map(|r| {
+            let verdict = if needed(r, engine).is_some() { Verdict::Cannot { why } } else { Verdict::Unchanged };
+            ReferenceVerdict::new(planned, r, verdict)
+        })
+        .collect()
 }
 
 fn object_word(engine: BuildEngine) -> &'static str {
@@ -171,7 +191,7 @@ fn map_references(
     image: &mut Image,
     refs: &[Resolution],
     engine: BuildEngine,
-    warn: &mut dyn FnMut(u32, String),
+    report: &mut dyn FnMut(&Resolution, Verdict, Option<String>),
 ) {
     let last = refs.iter().rposition(|r| r.kind == RefKind::From);
     let last_needed = last.and_then(|l| needed(&refs[l], engine));
@@ -190,16 +210,23 @@ fn map_references(
             outcomes.entry(r.original.as_str()).or_default().insert(needed(r, engine));
         }
     }
+    let native = |how| Verdict::Native { how };
+    let cannot = |why| Verdict::Cannot { why };
     for (i, r) in refs.iter().enumerate() {
-        let Some(target) = needed(r, engine) else { continue };
+        let Some(target) = needed(r, engine) else {
+            report(r, Verdict::Unchanged, None);
+            continue;
+        };
         if positional(i) {
+            report(r, native(Mechanism::DockerStrategyFrom), None);
             image.from = Some((target, r.resolved.clone()));
             continue;
         }
         if !replaced_by_text(r.kind, engine) {
-            warn(
-                r.line,
-                format!(
+            report(
+                r,
+                cannot(Limit::KindNotReplaced),
+                Some(format!(
                     "{} {} is not replaced by {} (only FROM and COPY --from are); it is built as written",
                     kind_word(r.kind),
                     r.original,
@@ -207,35 +234,46 @@ fn map_references(
                         BuildEngine::Buildconfig => "OpenShift Builds",
                         BuildEngine::Shipwright => "buildah build contexts",
                     }
-                ),
+                )),
             );
             continue;
         }
         if stage_texts.contains(r.original.as_str()) {
-            warn(
-                r.line,
-                format!(
+            report(
+                r,
+                cannot(Limit::StageName),
+                Some(format!(
                     "'{}' is also a stage name in this Dockerfile; replacing that text would rewrite the stage references too, so it is built as written",
                     r.original
-                ),
+                )),
             );
             continue;
         }
         if outcomes.get(r.original.as_str()).is_some_and(|o| o.len() > 1) {
-            warn(
-                r.line,
-                format!(
+            report(
+                r,
+                cannot(Limit::AmbiguousText),
+                Some(format!(
                     "'{}' is written more than once in this Dockerfile and the uses resolve to different images; the build replaces every use of a text alike, so this one is built as written",
                     r.original
-                ),
+                )),
             );
             continue;
         }
         if Some(i) == last {
             // Shipwright: runtime-stage-from, which also covers every other use of this text.
+            report(r, native(Mechanism::BuildContext), None);
             image.from = Some((target, r.resolved.clone()));
             continue;
         }
+        report(
+            r,
+            native(match engine {
+                BuildEngine::Buildconfig => Mechanism::SourceImagesAs,
+                BuildEngine::Shipwright => Mechanism::BuildContext,
+            }),
+            None,
+        );
         let covered = engine == BuildEngine::Shipwright
             && last_needed.is_some()
             && last.is_some_and(|l| refs[l].original == r.original);

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use okd_core::{
     Error, ErrorKind, Result, Warning,
-    backend::{Artifact, RunId},
+    backend::{Artifact, ArtifactKind, ReferenceVerdict, RunId},
     plan::{Plan, PlannedComponent},
 };
 use serde_json::{Value, json};
@@ -54,6 +54,8 @@ pub(crate) struct View<'a> {
     /// Tools stream tags: stream name → its image, for every stream a build uses.
     pub(crate) streams: BTreeMap<String, String>,
     pub(crate) warnings: Vec<Warning>,
+    /// What the objects do with each reference of each read Dockerfile.
+    pub(crate) verdicts: Vec<ReferenceVerdict>,
 }
 
 impl<'a> View<'a> {
@@ -67,13 +69,21 @@ impl<'a> View<'a> {
             memo_keys: BTreeMap::new(),
             streams: BTreeMap::new(),
             warnings: Vec::new(),
+            verdicts: Vec::new(),
         };
         for planned in &plan.components {
             let Some(component) = release.components.get(planned.index) else {
                 view.unbuilt.insert(planned.name.clone(), "not in the manifest".into());
                 continue;
             };
-            match mapping::image(release, planned, component, settings.engine, &mut view.warnings) {
+            match mapping::image(
+                release,
+                planned,
+                component,
+                settings.engine,
+                &mut view.warnings,
+                &mut view.verdicts,
+            ) {
                 Ok(image) => {
                     view.images.insert(planned.name.clone(), image);
                 }
@@ -154,13 +164,22 @@ fn kustomization(resources: &[String]) -> Result<String> {
 
 /// The pipeline repository's files, under repository `<pipeline_org>/<pipeline_repo>`, and what
 /// the Build API cannot express, as located warnings.
-pub(crate) fn artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec<Artifact>, Vec<Warning>)> {
+pub(crate) fn artifacts(
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<(Vec<Artifact>, Vec<Warning>, Vec<ReferenceVerdict>)> {
     let view = View::new(plan, settings);
     let repository = Some(format!("{}/{}", settings.pipeline_org, settings.pipeline_repo));
     let all: Vec<String> = plan.components.iter().map(|c| c.name.clone()).collect();
     let mut artifacts = Vec::new();
     let mut add = |path: String, content: String, components: Vec<String>| {
-        artifacts.push(Artifact { repository: repository.clone(), path, content, components });
+        artifacts.push(Artifact {
+            repository: repository.clone(),
+            path,
+            content,
+            components,
+            kind: ArtifactKind::Config,
+        });
     };
     let dir = match settings.engine {
         BuildEngine::Buildconfig => "buildconfigs",
@@ -207,7 +226,7 @@ pub(crate) fn artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec<Artifac
         );
     }
     add("argo-workflows/kustomization.yaml".into(), kustomization(&workflows)?, all);
-    Ok((artifacts, view.warnings))
+    Ok((artifacts, view.warnings, view.verdicts))
 }
 
 /// The nightly run: the WorkflowTemplate as rendered (the commits it pins; re-render to move
@@ -283,7 +302,7 @@ pub mod testing {
     use crate::config::Settings;
 
     pub fn artifacts(plan: &Plan, settings: &Settings) -> Result<(Vec<Artifact>, Vec<Warning>)> {
-        super::artifacts(plan, settings)
+        super::artifacts(plan, settings).map(|(artifacts, warnings, _)| (artifacts, warnings))
     }
 
     pub fn cluster_objects(plan: &Plan, settings: &Settings) -> Result<Vec<Value>> {

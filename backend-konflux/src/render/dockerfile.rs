@@ -8,7 +8,11 @@
 use std::collections::BTreeMap;
 
 use okd_core::{
-    Error, ErrorKind, Result, dockerfile::RefKind, manifest::Component, plan::PlannedComponent,
+    Error, ErrorKind, Result,
+    backend::{Mechanism, ReferenceVerdict, Verdict},
+    dockerfile::RefKind,
+    manifest::Component,
+    plan::PlannedComponent,
     resolve::Resolution,
 };
 
@@ -39,6 +43,8 @@ pub(crate) struct Derived {
     pub(crate) okd: OkdDockerfile,
     /// ARG name -> image, for FROMs that take their image from a global ARG.
     pub(crate) args: BTreeMap<String, String>,
+    /// What this does with each reference: unchanged, a build arg, or the OKD Dockerfile.
+    pub(crate) verdicts: Vec<ReferenceVerdict>,
 }
 
 /// `Dockerfile` -> `Dockerfile.okd`, `images/x/Dockerfile.ci` -> `images/x/Dockerfile.ci.okd`.
@@ -66,7 +72,7 @@ pub(crate) fn derive(
         } else {
             OkdDockerfile::NotNeeded
         };
-        return Ok(Derived { okd, args: BTreeMap::new() });
+        return Ok(Derived { okd, args: BTreeMap::new(), verdicts: Vec::new() });
     };
     let desired = |r: &Resolution| r.member().and_then(member_ref).unwrap_or_else(|| r.resolved.clone());
     let mut by_arg: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -91,8 +97,23 @@ pub(crate) fn derive(
         r.kind == RefKind::From && whole_variable(&r.original).is_some_and(|n| args.contains_key(n))
     };
     let needs_file = planned.stages.iter().any(|r| desired(r) != r.original && !served_by_arg(r));
+    let path = okd_name(&component.dockerfile);
+    let verdicts = planned
+        .stages
+        .iter()
+        .map(|r| {
+            let verdict = if desired(r) == r.original {
+                Verdict::Unchanged
+            } else if served_by_arg(r) {
+                Verdict::Native { how: Mechanism::BuildArg }
+            } else {
+                Verdict::Fork { path: path.clone() }
+            };
+            ReferenceVerdict::new(planned, r, verdict)
+        })
+        .collect();
     if !needs_file {
-        return Ok(Derived { okd: OkdDockerfile::NotNeeded, args });
+        return Ok(Derived { okd: OkdDockerfile::NotNeeded, args, verdicts });
     }
     let content =
         reedit(
@@ -104,7 +125,7 @@ pub(crate) fn derive(
         )
         .map_err(|e| e.context(format!("component '{}'", planned.name)))?;
     let content = mark_placeholders(&content);
-    Ok(Derived { okd: OkdDockerfile::Written { path: okd_name(&component.dockerfile), content }, args })
+    Ok(Derived { okd: OkdDockerfile::Written { path, content }, args, verdicts })
 }
 
 /// Puts a comment above each line that pins a parent at the placeholder digest, so nobody takes

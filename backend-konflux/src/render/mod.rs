@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use okd_core::{
     Error, ErrorKind, Result, Warning,
-    backend::Artifact,
+    backend::{Artifact, ArtifactKind, ReferenceVerdict, Verdict},
     manifest::Source,
     plan::{Plan, PlannedComponent, PlannedSource},
 };
@@ -51,6 +51,8 @@ pub(crate) struct ComponentView {
     pub(crate) image_repo: String,
     /// Components built on this one (its nudges).
     pub(crate) children: Vec<String>,
+    /// What the Konflux-only approach does with each reference of the Dockerfile.
+    pub(crate) verdicts: Vec<ReferenceVerdict>,
 }
 
 /// The Konflux view of a whole plan.
@@ -106,7 +108,7 @@ impl View {
                     (Repo { slug, web: url.clone(), url }, true, "main".to_owned())
                 }
             };
-            let derived = dockerfile::derive(planned, component, &member_ref)?;
+            let mut derived = dockerfile::derive(planned, component, &member_ref)?;
             let mut okd = derived.okd;
             if let OkdDockerfile::Written { path, content } = &mut okd {
                 let key = (repo.slug.clone(), in_repo(&component.context, path));
@@ -119,6 +121,14 @@ impl View {
                     Some(_) => {}
                     None => {
                         claimed.insert(key, content.clone());
+                    }
+                }
+            }
+            // The fork's path may have changed to keep two components' files apart.
+            if let OkdDockerfile::Written { path, .. } = &okd {
+                for v in &mut derived.verdicts {
+                    if let Verdict::Fork { path: fork } = &mut v.verdict {
+                        fork.clone_from(path);
                     }
                 }
             }
@@ -156,6 +166,7 @@ impl View {
                     .iter()
                     .map(|&c| plan.graph.name(c).to_owned())
                     .collect(),
+                verdicts: derived.verdicts,
             });
         }
         Ok(View { application, components })
@@ -200,7 +211,7 @@ pub(crate) fn konflux_artifacts(
     plan: &Plan,
     settings: &Settings,
     pins: &Pins,
-) -> Result<(Vec<Artifact>, Vec<Warning>)> {
+) -> Result<(Vec<Artifact>, Vec<Warning>, Vec<ReferenceVerdict>)> {
     let view = View::new(plan, settings, pins)?;
     let ns = settings.namespace.as_deref();
     let mut artifacts = Vec::new();
@@ -231,6 +242,7 @@ pub(crate) fn konflux_artifacts(
                 path: pipelinerun::tekton_file(&c.name, event),
                 content: tenant::yaml(&object)?,
                 components: vec![c.name.clone()],
+                kind: ArtifactKind::Config,
             });
         }
         if let OkdDockerfile::Written { path, content } = &c.okd {
@@ -244,6 +256,7 @@ pub(crate) fn konflux_artifacts(
                         path: key.1,
                         content: content.clone(),
                         components: vec![c.name.clone()],
+                        kind: ArtifactKind::Fork,
                     });
                 }
             }
@@ -265,14 +278,17 @@ pub(crate) fn konflux_artifacts(
         path: "konflux/tenant.yaml".into(),
         content: tenant::yaml_documents(&header, &objects)?,
         components: names.clone(),
+        kind: ArtifactKind::Config,
     });
     artifacts.push(Artifact {
         repository: None,
         path: "konflux/repositories.yaml".into(),
         content: summary::repositories(&view, &artifacts)?,
         components: names,
+        kind: ArtifactKind::Config,
     });
-    Ok((artifacts, warnings))
+    let verdicts = view.components.into_iter().flat_map(|c| c.verdicts).collect();
+    Ok((artifacts, warnings, verdicts))
 }
 
 /// Doozer + Konflux: the tenant objects (Pipelines-as-Code off), one run template per component
@@ -329,6 +345,7 @@ pub(crate) fn doozer_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<A
             path: format!("konflux/pipelineruns/{}.yaml", c.name),
             content: tenant::yaml(&run)?,
             components: vec![c.name.clone()],
+            kind: ArtifactKind::Config,
         });
         if let Some(text) = &planned.rewritten {
             artifacts.push(Artifact {
@@ -336,6 +353,7 @@ pub(crate) fn doozer_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<A
                 path: format!("konflux/build-branches/{branch}/Dockerfile"),
                 content: text.clone(),
                 components: vec![c.name.clone()],
+                kind: ArtifactKind::Generated,
             });
         }
     }
@@ -350,6 +368,7 @@ pub(crate) fn doozer_artifacts(plan: &Plan, settings: &Settings) -> Result<Vec<A
             path: "konflux/tenant.yaml".into(),
             content: tenant::yaml_documents(&header, &objects)?,
             components: view.components.iter().map(|c| c.name.clone()).collect(),
+            kind: ArtifactKind::Config,
         },
     );
     Ok(artifacts)

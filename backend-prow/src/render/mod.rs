@@ -18,7 +18,7 @@ use std::{
 
 use okd_core::{
     Error, ErrorKind, Result, Warning,
-    backend::Artifact,
+    backend::{Artifact, ArtifactKind, Limit, Mechanism, ReferenceVerdict, Verdict, needs_nothing},
     dockerfile::RefKind,
     manifest::{Component, Release, Source, Target},
     plan::{Plan, PlannedComponent, PlannedSource},
@@ -72,6 +72,8 @@ pub(crate) struct View {
     /// The integration stream images are promoted to (`origin/scos-<X.Y>`).
     pub(crate) stream: (String, String),
     pub(crate) warnings: Vec<Warning>,
+    /// What the configs do with each reference of each read Dockerfile.
+    pub(crate) verdicts: Vec<ReferenceVerdict>,
 }
 
 impl View {
@@ -85,6 +87,7 @@ impl View {
         let release = &plan.release;
         let stream = (settings.promotion_namespace.clone(), settings.stream(&release.version));
         let mut warnings = Vec::new();
+        let mut verdicts = Vec::new();
         // First the identities, so a FROM can tell whether its member is built by the same config.
         let mut ids: HashMap<&str, (ConfigId, Option<String>)> = HashMap::new();
         for planned in &plan.components {
@@ -97,7 +100,10 @@ impl View {
                 Ok(found) => {
                     ids.insert(planned.name.as_str(), found);
                 }
-                Err(message) => warnings.push(manifest_warning(release, component, message)),
+                Err(message) => {
+                    verdicts.extend(all_cannot(planned, Limit::NotGitSource));
+                    warnings.push(manifest_warning(release, component, message));
+                }
             }
         }
         let mut configs: BTreeMap<ConfigId, Config> = BTreeMap::new();
@@ -111,6 +117,7 @@ impl View {
                     id.config_path()
                 );
                 warnings.push(manifest_warning(release, component, message));
+                verdicts.extend(all_cannot(planned, Limit::SourceNotRead));
                 continue;
             }
             let config = configs.entry(id.clone()).or_insert_with(|| Config {
@@ -123,13 +130,28 @@ impl View {
             let same_config = |member: &str| ids.get(member).is_some_and(|(other, _)| other == id);
             let mut mapper = Mapper { release, stream: &stream, config, same_config: &same_config };
             let image = match strategy {
-                Strategy::Prow => mapper.prow_image(planned, component, &mut warnings),
-                Strategy::DoozerProw => mapper.doozer_image(planned),
+                Strategy::Prow => mapper.prow_image(planned, component, &mut warnings, &mut verdicts),
+                Strategy::DoozerProw => {
+                    verdicts.extend(okd_core::backend::rewrite_verdicts_of(planned, Mechanism::GeneratedSource));
+                    mapper.doozer_image(planned)
+                }
             };
             config.images.push(image);
         }
-        View { configs: configs.into_values().collect(), stream, warnings }
+        View { configs: configs.into_values().collect(), stream, warnings, verdicts }
     }
+}
+
+/// `why` for every reference of `planned` that the plan changes.
+fn all_cannot(planned: &PlannedComponent, why: Limit) -> Vec<ReferenceVerdict> {
+    planned
+        .stages
+        .iter()
+        .map(|r| {
+            let verdict = if needs_nothing(r) { Verdict::Unchanged } else { Verdict::Cannot { why } };
+            ReferenceVerdict::new(planned, r, verdict)
+        })
+        .collect()
 }
 
 /// A warning about a component, at its line in the manifest.
@@ -236,6 +258,7 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
         planned: &PlannedComponent,
         component: &Component,
         warnings: &mut Vec<Warning>,
+        verdicts: &mut Vec<ReferenceVerdict>,
     ) -> Image {
         // The plan's Dockerfile path is from the repository root; ci-operator's is from the
         // context.
@@ -256,17 +279,19 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
         };
         let file = dockerfile_file(self.release, planned, component);
         let warn = |line: u32, message: String| Warning { file: file.clone(), line, message };
+        let mut verdict = |r: &Resolution, verdict: Verdict| verdicts.push(ReferenceVerdict::new(planned, r, verdict));
         let last_from = planned.stages.iter().rposition(|r| r.kind == RefKind::From);
         // Texts that name stages: an `as` entry equal to one would make the Build API rewrite
         // that stage reference too.
         let stage_texts: BTreeSet<&str> =
             planned.stages.iter().filter(|r| r.rule == Rule::Stage).map(|r| r.original.as_str()).collect();
         for (i, r) in planned.stages.iter().enumerate() {
-            if !r.changes() {
+            let Some(target) = r.target.as_ref().filter(|_| !needs_nothing(r)) else {
+                verdict(r, Verdict::Unchanged);
                 continue;
-            }
-            let Some(target) = &r.target else { continue };
+            };
             if r.kind == RefKind::MountFrom {
+                verdict(r, Verdict::Cannot { why: Limit::KindNotReplaced });
                 warnings.push(warn(r.line, format!(
                     "RUN --mount from={} is not replaced by OpenShift Builds (only FROM and COPY --from are); the CI build mounts it as written",
                     r.original
@@ -276,6 +301,7 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
             let tag = match self.tag_for(target) {
                 Ok(tag) => tag,
                 Err(message) => {
+                    verdict(r, Verdict::Cannot { why: Limit::NotImageStreamTag });
                     warnings.push(warn(
                         r.line,
                         format!("{} {}: {message}; CI builds it as written", kind_word(r), r.original),
@@ -284,10 +310,12 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
                 }
             };
             if Some(i) == last_from {
+                verdict(r, Verdict::Native { how: Mechanism::CiOperatorFrom });
                 image.from = Some(tag);
                 continue;
             }
             if stage_texts.contains(r.original.as_str()) {
+                verdict(r, Verdict::Cannot { why: Limit::StageName });
                 warnings.push(warn(r.line, format!(
                     "'{}' is also a stage name in this Dockerfile; as an `inputs.as` entry it would rewrite the stage references too, so it is left as written",
                     r.original
@@ -298,12 +326,14 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
                 && last.original == r.original
                 && last.target.as_ref() != Some(target)
             {
+                verdict(r, Verdict::Cannot { why: Limit::LastFromText });
                 warnings.push(warn(r.line, format!(
                     "'{}' is also the last FROM's text, which goes to another image; `inputs.as` would rewrite both, so this one is left as written",
                     r.original
                 )));
                 continue;
             }
+            verdict(r, Verdict::Native { how: Mechanism::InputsAs });
             image.inputs.entry(tag).or_default().insert(r.original.clone());
         }
         image
@@ -338,8 +368,6 @@ fn kind_word(r: &Resolution) -> &'static str {
     }
 }
 
-/// Where a component's Dockerfile is, for warnings: the file for a folder source, else
-/// `<org>/<repo>/<dockerfile>` (the plan's Dockerfile path is from the repository root).
 /// One job file of a branch: the jobs of every variant's config on it, and the components they
 /// build.
 #[derive(Clone)]
@@ -349,6 +377,8 @@ struct JobFile {
     components: Vec<String>,
 }
 
+/// Where a component's Dockerfile is, for warnings: the file for a folder source, else
+/// `<org>/<repo>/<dockerfile>` (the plan's Dockerfile path is from the repository root).
 fn dockerfile_file(release: &Release, planned: &PlannedComponent, component: &Component) -> PathBuf {
     match &component.source {
         Source::Path(path) => release.dir.join(path).join(&planned.dockerfile),
@@ -374,12 +404,13 @@ pub(crate) fn ci_stream_tag(image: &str) -> Option<StreamTag> {
 
 /// Everything a render writes for `plan`, under `openshift/release/`: each config and its job
 /// files, checked against ci-operator-checkconfig's promotion rule (with the configs of the
-/// `release_repo` checkout when set). Returns the artifacts and the plan's warnings.
+/// `release_repo` checkout when set). Returns the artifacts, the plan's warnings and the
+/// verdict on each reference.
 pub(crate) fn artifacts(
     plan: &Plan,
     settings: &Settings,
     strategy: Strategy,
-) -> Result<(Vec<Artifact>, Vec<Warning>)> {
+) -> Result<(Vec<Artifact>, Vec<Warning>, Vec<ReferenceVerdict>)> {
     let view = View::new(plan, settings, strategy);
     let version = &plan.release.version;
     let yaml = |value: &serde_json::Value| {
@@ -401,6 +432,7 @@ pub(crate) fn artifacts(
             path: config.id.config_path(),
             content: yaml(&object)?,
             components: components.clone(),
+            kind: ArtifactKind::Config,
         });
         rendered.push((config.id.config_path(), object));
         let key = (config.id.org.clone(), config.id.repo.clone(), config.id.branch.clone());
@@ -425,6 +457,7 @@ pub(crate) fn artifacts(
                 path: id.jobs_path(kind),
                 content: yaml(&jobs::job_file(kind, &id, list))?,
                 components,
+                kind: ArtifactKind::Config,
             });
         }
     }
@@ -438,7 +471,7 @@ pub(crate) fn artifacts(
         );
     }
     promotions::check(&checked)?;
-    Ok((artifacts, view.warnings))
+    Ok((artifacts, view.warnings, view.verdicts))
 }
 
 /// Where the rendered files land: `<out>/openshift/release/...`.

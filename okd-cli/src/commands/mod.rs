@@ -1,9 +1,10 @@
 //! One module per command. Each computes its whole result before printing anything, so a failing
-//! command leaves no half-written output behind, and each depends only on `cli`, `context` and
-//! `output`: commands never call each other.
+//! command leaves no half-written output behind, and each depends only on `cli`, `context`,
+//! `output` and `report`: commands never call each other.
 
 mod backends;
 mod build;
+mod compare;
 mod dockerfile;
 mod generate;
 mod graph;
@@ -34,6 +35,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Cancel(args) => runs::cancel(args, registry).await,
         Command::Runs(args) => runs::list(args),
         Command::Backends(args) => backends::run(args, registry),
+        Command::Compare(args) => compare::run(*args, registry).await,
         Command::Dockerfile(cmd) => dockerfile::run(cmd),
         Command::Import(cmd) => import::run(cmd),
         Command::Version { output } => backends::version(output, registry),

@@ -15,6 +15,17 @@ pub enum TriggerModel {
     OnDemand,
 }
 
+impl TriggerModel {
+    /// The name in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerModel::Continuous => "continuous",
+            TriggerModel::Batch => "batch",
+            TriggerModel::OnDemand => "on-demand",
+        }
+    }
+}
+
 /// What a backend's implementation can do, as facts the code relies on. Everything defaults to
 /// false, so a backend claims only what it has built: a skeleton reports the default, and the
 /// conformance suite skips (and says so) what a backend does not claim.

@@ -8,6 +8,7 @@ mod capabilities;
 mod events;
 pub mod names;
 mod skeleton;
+mod verdict;
 
 use std::{path::Path, sync::Arc};
 
@@ -19,6 +20,7 @@ pub use events::{
     BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus,
 };
 pub use skeleton::Skeleton;
+pub use verdict::{Limit, Mechanism, ReferenceVerdict, Verdict, needs_nothing, rewrite_verdicts, rewrite_verdicts_of};
 
 use crate::{
     Result,
@@ -77,6 +79,33 @@ pub struct Artifact {
     pub content: String,
     /// The components it serves.
     pub components: Vec<String>,
+    /// What keeping it costs: a config someone maintains, a fork of an upstream file, or a
+    /// file generated at build time.
+    pub kind: ArtifactKind,
+}
+
+/// What kind of file an [`Artifact`] is, for the comparison's configuration cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// Configuration kept in a repository (a ci-operator config, a PipelineRun, a BuildConfig).
+    Config,
+    /// A copy of an upstream file with changes (`Dockerfile.okd`), kept in step with it by hand.
+    Fork,
+    /// Written by okd-build when it builds (generated sources, rewritten Dockerfiles); nobody
+    /// keeps it.
+    Generated,
+}
+
+impl ArtifactKind {
+    /// The name in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Config => "config",
+            ArtifactKind::Fork => "fork",
+            ArtifactKind::Generated => "generated",
+        }
+    }
 }
 
 /// The core plan plus what this backend needs to carry it out.
@@ -92,12 +121,21 @@ pub struct BackendPlan {
     /// source it cannot reach), each with the file and line it is about. `okd render` and
     /// `okd plan` print them; `--strict` makes them errors.
     pub warnings: Vec<crate::Warning>,
+    /// What the backend does with every FROM and `--from` of every component whose Dockerfile
+    /// was read, in plan order.
+    pub verdicts: Vec<ReferenceVerdict>,
 }
 
 impl BackendPlan {
-    /// A plan with these artifacts and no warnings.
+    /// A plan with these artifacts and no warnings or verdicts.
     pub fn new(backend: &'static str, core: Arc<Plan>, artifacts: Vec<Artifact>) -> Self {
-        BackendPlan { backend, core, artifacts, warnings: Vec::new() }
+        BackendPlan { backend, core, artifacts, warnings: Vec::new(), verdicts: Vec::new() }
+    }
+
+    /// With these verdicts.
+    pub fn with_verdicts(mut self, verdicts: Vec<ReferenceVerdict>) -> Self {
+        self.verdicts = verdicts;
+        self
     }
 }
 
@@ -240,6 +278,7 @@ pub fn rewritten_dockerfiles(plan: &Plan) -> Vec<Artifact> {
                 path: format!("{}/Dockerfile", c.name),
                 content: c.rewritten.clone()?,
                 components: vec![c.name.clone()],
+                kind: ArtifactKind::Generated,
             })
         })
         .collect()

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod compare;
+mod import;
+
+pub use compare::{CompareArgs, CompareCommand, CompareOutput, CompareSourcesArgs};
+pub use import::ImportCommand;
+
 /// Describe an OKD release once, then plan and build it through any build system.
 #[derive(Debug, Parser)]
 #[command(
@@ -95,6 +101,17 @@ Example:\n  okd cancel okd-mini-local-a67e5ed5767c --backend local")]
     Payload(PayloadCommand),
     /// List the build backends and what each approach can do and costs.
     Backends(BackendsArgs),
+    /// Compare the build approaches on one release: configuration cost, how each replaces FROM
+    /// lines, triggers and feedback, and recorded runs.
+    #[command(after_help = "Every number comes from what okd-build generates or ran: the files each backend's render writes, the verdict its render reaches on each FROM and --from, and the runs in the run store. A backend that cannot plan the release gets a column saying why.
+
+Examples:
+  okd compare examples/okd-mini/release.yaml
+  okd compare release.yaml --backends prow,konflux,payload-pipeline --output markdown
+  okd compare release.yaml --runs latest --output html > compare.html
+  okd compare release.yaml --output json | jq '.backends[] | {name, forks: .cost.forks}'
+  okd compare sources obd.yaml ci.yaml --offline")]
+    Compare(Box<CompareArgs>),
     /// Import release metadata from elsewhere into a release manifest.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -290,152 +307,7 @@ pub enum DockerfileCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum ImportCommand {
-    /// Read an ocp-build-data branch as Doozer does and write an okd-build release manifest.
-    #[command(
-        name = "ocp-build-data",
-        after_help = "Group vars are substituted into every file first; the group and (with --variant okd) the \
-`okd:` overlays are layered as Doozer layers them; disabled and wip images are skipped. What cannot be \
-mapped is printed as a warning with its file and line.\n\nExamples:\n  \
-okd import ocp-build-data ~/ocp-build-data --variant okd -O okd-4.22.yaml\n  \
-okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -O payload.yaml"
-    )]
-    OcpBuildData {
-        /// A checkout of an ocp-build-data release branch (e.g. openshift-4.22).
-        dir: PathBuf,
-        /// `okd` applies the OKD overlays (group and image `okd:` stanzas, `okd.mode`).
-        #[arg(long, value_parser = ["okd"])]
-        variant: Option<String>,
-        /// Override a group var, NAME=VALUE. Repeatable.
-        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_pair)]
-        vars: Vec<(String, String)>,
-        /// Only payload images and the members they build on.
-        #[arg(long)]
-        payload_only: bool,
-        /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'O', value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
-        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
-        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
-        output: ImportOutput,
-        /// Old spelling of `--output json`.
-        #[arg(long, hide = true)]
-        report_json: bool,
-    },
-    /// Read existing `.tekton` PipelineRuns (Pipelines-as-Code, as Konflux generates them) and
-    /// write a release manifest with one component per Konflux component.
-    #[command(after_help = "Each PipelineRun's git-url, revision, dockerfile, path-context, \
-build-args, build-platforms and output-image become the component's source, Dockerfile, context, \
-build args, arches and output. Push and pull-request PipelineRuns of one component are merged. \
-What cannot be mapped is printed as a warning with its file and line.\n\nExamples:\n  \
-okd import tekton ~/src/cluster-dns-operator/.tekton\n  okd import tekton ~/src -O from-tekton.yaml")]
-    Tekton {
-        /// A .tekton folder, a repository, or a tree of repositories.
-        dir: PathBuf,
-        /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'O', value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
-        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
-        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
-        output: ImportOutput,
-        /// Old spelling of `--output json`.
-        #[arg(long, hide = true)]
-        report_json: bool,
-    },
-    /// Read ci-operator configs (openshift/release ci-operator/config) and write a release
-    /// manifest with one component per image they build.
-    #[command(
-        name = "ci-operator",
-        after_help = "Each PATH is a config file or a folder searched for *.yaml. A config's org, repo, \
-branch and variant come from its path (<org>/<repo>/<org>-<repo>-<branch>[__<variant>].yaml), as in \
-ci-operator. Every images item becomes a component built from github.com/<org>/<repo> at that branch: \
-dockerfile_path, context_dir and build_args carry over; `from` becomes last_from and inputs.<tag>.as \
-the component's replace map, pointing at member:<image> when the tag is built in the release (by the \
-same config, or promoted by another imported config into the stream a base image names) and else at \
-a stream for the base image's CI pull spec. The promotion stream (origin/scos-X.Y) gives the version \
-X.Y.0 and the output. What cannot be mapped (tests, releases, resources, build_root, \
-dockerfile_literal, inputs paths, ...) is printed as a warning with its file and line; a tag built by \
-two configs is an error.\n\nExamples:\n  \
-okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos -O okd-scos.yaml\n  \
-okd import ci-operator ~/release/ci-operator/config/openshift/oc/openshift-oc-release-4.21__okd-scos.yaml\n  \
-okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --output json\n\n\
-Reproduce what a Prow job builds, on this machine:\n  \
-okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos | okd build - --backend local"
-    )]
-    CiOperator {
-        /// ci-operator config files, or folders of them.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Keep only configs of this variant (okd-scos for ...__okd-scos.yaml).
-        #[arg(long)]
-        variant: Option<String>,
-        /// The release name (default okd-scos).
-        #[arg(long)]
-        name: Option<String>,
-        /// The release version (default X.Y.0 from the promotion stream scos-X.Y).
-        #[arg(long)]
-        version: Option<String>,
-        /// The output registry (default registry.ci.openshift.org).
-        #[arg(long)]
-        registry: Option<String>,
-        /// The output repository (default the promotion stream, e.g. origin/scos-4.21).
-        #[arg(long)]
-        repository: Option<String>,
-        /// Clone repositories from BASE/<org>/<repo> instead of https://github.com (a mirror, or
-        /// file:///srv/git to reproduce offline).
-        #[arg(long, value_name = "BASE")]
-        git_base: Option<String>,
-        /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'O', value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
-        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
-        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
-        output: ImportOutput,
-        /// Old spelling of `--output json`.
-        #[arg(long, hide = true)]
-        report_json: bool,
-    },
-    /// Read a checkout of okd-project/okd-payload-pipeline (BuildConfigs, kustomize patches,
-    /// the workflow templates' batch lists) and write a release manifest.
-    #[command(
-        name = "payload-pipeline",
-        after_help = "The BuildConfigs listed in buildconfigs/kustomization.yaml become components (named after the ImageStreamTag they output), with the kustomize patches that add source.images[].as names and TAGS applied, and with --variant the variants/<name> overlay. dockerStrategy.from becomes last_from, the as lists become replace entries, the tools ImageStream becomes streams. The hand-kept batch lists of the workflow templates are checked against the build graph: a component scheduled no later than a parent, a parent no BuildConfig outputs, a component in no batch are warnings with file and line.\n\nExamples:\n  \
-okd import payload-pipeline ~/okd-payload-pipeline --variant fcos-multiarch -O okd-fcos.yaml\n  \
-okd import payload-pipeline ~/okd-payload-pipeline -o json | jq .warning_counts"
-    )]
-    PayloadPipeline {
-        /// A checkout of okd-project/okd-payload-pipeline.
-        dir: PathBuf,
-        /// Apply the variants/<NAME> kustomize overlay (fcos, fcos-multiarch, scos).
-        #[arg(long, value_name = "NAME")]
-        variant: Option<String>,
-        /// The release name (default from the overlay's namespace).
-        #[arg(long)]
-        name: Option<String>,
-        /// The release version (default X.Y.0-0.<name> from the BuildConfigs' release-X.Y refs).
-        #[arg(long)]
-        version: Option<String>,
-        /// The output registry (default the cluster's internal registry).
-        #[arg(long)]
-        registry: Option<String>,
-        /// The output repository (default <namespace>/release).
-        #[arg(long)]
-        repository: Option<String>,
-        /// Write the manifest to FILE (atomically) instead of standard output.
-        #[arg(long, short = 'O', value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout,
-        /// with the manifest in it unless --out. Warnings and the summary go to stderr.
-        #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
-        output: ImportOutput,
-    },
-}
-
-fn parse_pair(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("'{s}' is not KEY=VALUE")),
