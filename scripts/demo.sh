@@ -47,8 +47,27 @@ echo
 echo "== okd backends"
 $okd backends
 echo
+echo "== okd compare: the six approaches on okd-mini, its components as git repositories (as OKD's are)"
+# Each components/NAME becomes a file:// repository, so every cluster backend can map it.
+git_release="$out/git/release.yaml"
+rm -rf "$out/git" && mkdir -p "$out/git"
+abs_git="$(cd "$out/git" && pwd)"
+sed -E "s#source: \{ path: components/([a-z0-9-]+) \}#source: { git: \"file://$abs_git/\1\", ref: main }#" \
+  "$release" > "$git_release"
+for dir in examples/okd-mini/components/*/; do
+  name=$(basename "$dir")
+  cp -r "$dir" "$out/git/$name"
+  git -C "$out/git/$name" -c init.defaultBranch=main init -q
+  git -C "$out/git/$name" add -A
+  git -C "$out/git/$name" -c user.name=okd -c user.email=okd@localhost -c commit.gpgsign=false commit -qm import
+done
+$okd compare "$git_release" --runs latest --state "$state" --cache-dir "$out/git-cache"
+$okd compare "$git_release" --runs latest --state "$state" --cache-dir "$out/git-cache" --output html > "$out/compare.html"
+$okd compare "$git_release" --state "$state" --cache-dir "$out/git-cache" --output json > "$out/compare.json"
+echo
 echo "Images: 127.0.0.1:5000/okd/okd-mini:<component> (curl http://127.0.0.1:5000/v2/okd/okd-mini/tags/list)"
 echo "Build logs: $state/logs/<run>/<component>.log; history: $state/state.db"
 echo "Konflux render: $out/konflux (<org>/<repo>/.tekton/*.yaml, OKD Dockerfiles, konflux/tenant.yaml)."
+echo "Comparison: $out/compare.html (open it in a browser), $out/compare.json (docs/compare.md)."
 echo "Saved: $out/plan.json (okd plan --output json), $out/graph.dot (okd graph --format dot)."
 echo "Release image: $payload_ref (okd payload info/diff; saved as $out/payload.json)."

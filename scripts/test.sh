@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+# Debian's chromium: the compare report's test opens the HTML page in it, headless.
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "test: installing chromium (the HTML report's browser test)" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null \
+    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+fi
 # The local engine (Podman API service, registry on 127.0.0.1:5000, okd-mini's base image): the
 # local backend's tests build and push through it. `install` is the one-time root work (apt
 # packages, registries.conf.d; a quick no-op once done); `start` starts what is not running.

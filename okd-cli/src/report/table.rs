@@ -125,11 +125,11 @@ fn contested(c: &Comparison) -> String {
     if list.is_empty() {
         return "\nEvery backend expresses every reference natively.\n".into();
     }
-    let legend: Vec<String> = names.iter().map(|n| format!("{} {n}", abbreviate(n))).collect();
+    let legend: Vec<String> = names.iter().map(|n| format!("{}={n}", abbreviate(n))).collect();
     let mut out = format!(
-        "\nREFERENCES NOT EXPRESSED NATIVELY BY EVERY BACKEND: {}\n{}\n",
+        "\nREFERENCES NOT EXPRESSED NATIVELY BY EVERY BACKEND: {} (N native, F fork, X cannot, = unchanged)\n{}\n",
         list.len(),
-        fit(&format!("(N native, F fork, X cannot, = unchanged; {})", legend.join(", ")), WIDTH)
+        fit(&legend.join(" "), WIDTH)
     );
     let mut header = row(&["COMPONENT", "LINE", "REFERENCE"]);
     header.extend(names.iter().map(|n| abbreviate(n)));
