@@ -66,6 +66,38 @@ fn a_failing_step_fails_its_component_and_skips_its_dependents() {
     let failed = events.iter().find(|e| e["event"] == "failed").unwrap();
     let reason = failed["reason"].as_str().unwrap();
     assert!(reason.contains("RUN echo compiling && false"), "the failing step is named: {reason}");
+
+    // okd compare reads the run back from the run store: metrics of a real run on the engine.
+    let out = Command::new(env!("CARGO_BIN_EXE_okd"))
+        .args([
+            "compare",
+            release.to_str().unwrap(),
+            "--backends",
+            "local",
+            "--runs",
+            "latest",
+            "--jobs",
+            "2",
+        ])
+        .args(["--state", tmp.path().join("state").to_str().unwrap(), "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let comparison: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &comparison["runs"][0];
+    assert_eq!(run["backend"], "local", "{comparison}");
+    assert_eq!(
+        (run["succeeded"].as_u64(), run["failed"].as_u64(), run["not_built"].as_u64()),
+        (Some(8), Some(1), Some(1))
+    );
+    let makespan = run["makespan"].as_f64().unwrap();
+    let first_failure = run["first_failure"].as_f64().unwrap();
+    assert!(first_failure > 0.0 && first_failure <= makespan, "{run}");
+    assert!(run["bound"].as_f64().unwrap() <= makespan + 0.05, "{run}");
+    assert_eq!(run["timeline"].as_array().unwrap().len(), 9, "a bar per build: {run}");
+    let path: Vec<&str> =
+        run["critical_path"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(!path.is_empty() && run["critical_path_seconds"].as_f64().unwrap() > 0.0, "{run}");
 }
 
 #[test]

@@ -50,7 +50,11 @@ pub fn comparison(c: &Comparison, sources: Option<&SourcesComparison>) -> String
             ]
         })
         .collect();
-    table(&mut out, &["Backend", "Maturity", "Trigger", "Built so far", "FROM replacement", "Developer feedback"], &rows);
+    table(
+        &mut out,
+        &["Backend", "Maturity", "Trigger", "Built so far", "FROM replacement", "Developer feedback"],
+        &rows,
+    );
     out.push_str("\n### Configuration (what `okd render` writes)\n\n");
     let rows: Vec<Vec<String>> = c
         .backends
@@ -72,7 +76,11 @@ pub fn comparison(c: &Comparison, sources: Option<&SourcesComparison>) -> String
             ],
         })
         .collect();
-    table(&mut out, &["Backend", "Files", "Lines", "Bytes", "Repositories", "Forks", "Kept by hand", "Warnings"], &rows);
+    table(
+        &mut out,
+        &["Backend", "Files", "Lines", "Bytes", "Repositories", "Forks", "Kept by hand", "Warnings"],
+        &rows,
+    );
     out.push_str("\n### FROM replacement\n\n");
     let rows: Vec<Vec<String>> = c
         .backends
@@ -97,8 +105,15 @@ pub fn comparison(c: &Comparison, sources: Option<&SourcesComparison>) -> String
     contested(&mut out, c);
     runs(&mut out, c);
     if let Some(s) = sources {
+        // Under this report's `##` heading: its headings go two levels down.
         out.push('\n');
-        out.push_str(&s.to_markdown());
+        for line in s.to_markdown().lines() {
+            if line.starts_with('#') {
+                out.push_str("##");
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     out
 }
@@ -122,7 +137,9 @@ fn contested(out: &mut String, c: &Comparison) {
         .take(MAX_ROWS)
         .map(|r| {
             let mut cells = vec![r.component.clone(), r.line.to_string(), format!("`{}`", r.original)];
-            cells.extend(names.iter().map(|n| r.verdicts.get(*n).map_or_else(|| "-".into(), |v| v.describe())));
+            cells.extend(
+                names.iter().map(|n| r.verdicts.get(*n).map_or_else(|| "-".into(), |v| v.describe())),
+            );
             cells
         })
         .collect();
@@ -157,7 +174,18 @@ fn runs(out: &mut String, c: &Comparison) {
         .collect();
     table(
         out,
-        &["Backend", "Run", "Makespan", "Built", "Reused", "Failed", "Critical path", "Bound", "Efficiency", "First failure"],
+        &[
+            "Backend",
+            "Run",
+            "Makespan",
+            "Built",
+            "Reused",
+            "Failed",
+            "Critical path",
+            "Bound",
+            "Efficiency",
+            "First failure",
+        ],
         &rows,
     );
     for line in &c.missing_runs {

@@ -161,7 +161,8 @@ fn runs(c: &Comparison) -> String {
     }
     out.push_str("\nRUNS\n");
     let mut rows = vec![row(&[
-        "BACKEND", "MAKESPAN", "BUILT", "REUSED", "FAILED", "CRITICAL", "BOUND", "EFFIC.", "1ST FAIL", "REQ/COMP",
+        "BACKEND", "MAKESPAN", "BUILT", "REUSED", "FAILED", "CRITICAL", "BOUND", "EFFIC.", "1ST FAIL",
+        "REQ/COMP",
     ])];
     for m in &c.runs {
         rows.push(vec![
