@@ -90,7 +90,7 @@ impl PayloadPipelineBackend {
             connector,
             cluster: OnceCell::new(),
             backoff,
-            driver: runtime.driver(PAYLOAD_PIPELINE),
+            driver: runtime.driver(PAYLOAD_PIPELINE).counting_requests(),
         }
     }
 
@@ -101,6 +101,7 @@ impl PayloadPipelineBackend {
     async fn connect(&self) -> Result<Cluster> {
         let help = "pass --kubeconfig/--context for the cluster the pipeline runs in";
         let (client, _) = self.connector.client(help).await?;
+        let client = okd_runtime::kube::counted(client, self.driver.request_counter());
         Ok(Cluster::new(client, self.settings.namespace.clone(), self.backoff))
     }
 }

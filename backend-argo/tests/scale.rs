@@ -33,6 +33,7 @@ async fn the_4_22_corpus_builds_through_one_workflow_within_the_request_budget()
 
     let script = Script::new().default_duration(Duration::from_millis(5));
     let fixture = Fixture::with_plan(script, dir, plan.clone(), Settings::default()).await;
+    let before = fixture.server.requests().len();
     let started = Instant::now();
     let (report, _) = build(&fixture.backend().await, &plan).await;
     let elapsed = started.elapsed();
@@ -53,6 +54,11 @@ async fn the_4_22_corpus_builds_through_one_workflow_within_the_request_budget()
         report.components.len()
     );
     assert_eq!(watches, 1, "one watch per run");
+    assert_eq!(
+        report.api_requests,
+        Some((requests.len() - before) as u64),
+        "the run's own count (okd compare's REQ/COMP) is what the API server saw"
+    );
     assert!(
         others <= 3 * report.components.len(),
         "{others} requests for {} components",

@@ -13,8 +13,8 @@ use okd_core::{
     Result,
     backend::{
         Artifact, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, ComponentResult,
-        EventSink, Mechanism, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus, rewrite_verdicts,
-        write_artifacts,
+        EventSink, Mechanism, Outcome, RenderSummary, RunId, RunReport, RunState, RunStatus,
+        rewrite_verdicts, write_artifacts,
     },
     plan::Plan,
     registry::BackendSettings,
@@ -114,7 +114,7 @@ impl KonfluxBackend {
             connector,
             cluster: OnceCell::new(),
             runtime: runtime.clone(),
-            driver: runtime.driver(strategy.name()).with_default_jobs(DEFAULT_JOBS),
+            driver: runtime.driver(strategy.name()).with_default_jobs(DEFAULT_JOBS).counting_requests(),
         }
     }
 
@@ -130,6 +130,7 @@ impl KonfluxBackend {
     async fn connect(&self) -> Result<Cluster> {
         let help = "pass --context, or set KUBECONFIG to a kubeconfig with a current context";
         let (client, default_namespace) = self.connector.client(help).await?;
+        let client = okd_runtime::kube::counted(client, self.driver.request_counter());
         let namespace = self.settings.namespace.clone().unwrap_or(default_namespace);
         Ok(Cluster::new(client, namespace, self.settings.backoff))
     }
@@ -252,7 +253,8 @@ impl BuildBackend for KonfluxBackend {
                 rewrite_verdicts(&plan, Mechanism::GeneratedSource),
             ),
         };
-        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
+        let mut backend_plan =
+            BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
         backend_plan.warnings = warnings;
         Ok(backend_plan)
     }

@@ -8,9 +8,8 @@ use okd_core::{
     Result,
     backend::{
         Approach, BackendInfo, BackendPlan, BackendPlanOptions, BuildBackend, BuildOptions, Capabilities,
-        EventSink, Maturity, RenderSummary, RunId, RunReport, RunStatus, TriggerModel, rewritten_dockerfiles,
-        Mechanism, rewrite_verdicts,
-        write_artifacts,
+        EventSink, Maturity, Mechanism, RenderSummary, RunId, RunReport, RunStatus, TriggerModel,
+        rewrite_verdicts, rewritten_dockerfiles, write_artifacts,
     },
     plan::Plan,
     registry::BackendSettings,

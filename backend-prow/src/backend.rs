@@ -99,7 +99,7 @@ impl ProwBackend {
             cluster: OnceCell::new(),
             backoff,
             runtime: runtime.clone(),
-            driver: runtime.driver(strategy.name()).with_default_jobs(DEFAULT_JOBS),
+            driver: runtime.driver(strategy.name()).with_default_jobs(DEFAULT_JOBS).counting_requests(),
         }
     }
 
@@ -111,6 +111,7 @@ impl ProwBackend {
         let help =
             "pass --kubeconfig/--context for app.ci, where ProwJobs and the integration ImageStreams are";
         let (client, _) = self.connector.client(help).await?;
+        let client = okd_runtime::kube::counted(client, self.driver.request_counter());
         Ok(Cluster::new(client, self.settings.namespace.clone(), self.backoff))
     }
 
@@ -208,7 +209,8 @@ impl BuildBackend for ProwBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let (artifacts, warnings, verdicts) = render::artifacts(&plan, &self.settings, self.strategy)?;
-        let mut backend_plan = BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
+        let mut backend_plan =
+            BackendPlan::new(self.strategy.name(), plan, artifacts).with_verdicts(verdicts);
         backend_plan.warnings = warnings;
         Ok(backend_plan)
     }

@@ -36,6 +36,7 @@ async fn the_4_22_corpus_builds_through_prow_within_the_request_budget() {
         plan.clone(),
     )
     .await;
+    let before = fixture.server.requests().len();
     let started = Instant::now();
     let (report, _) = build(&fixture.backend().await, &plan).await;
     let elapsed = started.elapsed();
@@ -57,6 +58,11 @@ async fn the_4_22_corpus_builds_through_prow_within_the_request_budget() {
         "4.22 corpus through prow: {built} components, {configs} jobs, {others} API requests + {watches} watch, {elapsed:?}"
     );
     assert_eq!(watches, 1, "one watch per run");
+    assert_eq!(
+        report.api_requests,
+        Some((requests.len() - before) as u64),
+        "the run's own count (okd compare's REQ/COMP) is what the API server saw"
+    );
     assert!(others <= 3 * built, "{others} requests for {built} components");
     assert_eq!(fixture.prowjobs().len(), configs, "one ProwJob per config, none triggered twice");
 }

@@ -138,12 +138,51 @@ pub struct RunDriver {
     default_jobs: usize,
     /// Runs in progress in this process, so `cancel` reaches them at once.
     running: Mutex<HashMap<RunId, CancellationToken>>,
+    /// The backend's API requests; recorded per run only when `counts_requests`.
+    requests: RequestCounter,
+    counts_requests: bool,
+}
+
+/// Counts a backend's API requests; clones share the count. A run records how many it made.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<std::sync::atomic::AtomicU64>);
+
+impl RequestCounter {
+    /// Counts one request.
+    pub fn add(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Requests so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl RunDriver {
     /// A driver for `backend`'s runs, recorded in `store`, with logs under `logs/<run>`.
     pub fn new(backend: &'static str, store: StoreHandle, logs: PathBuf) -> Self {
-        RunDriver { backend, store, logs, default_jobs: 4, running: Mutex::default() }
+        RunDriver {
+            backend,
+            store,
+            logs,
+            default_jobs: 4,
+            running: Mutex::default(),
+            requests: RequestCounter::default(),
+            counts_requests: false,
+        }
+    }
+
+    /// Records each run's API requests, as counted by the returned driver's
+    /// [`request_counter`](Self::request_counter) (which the backend's client must feed).
+    pub fn counting_requests(mut self) -> Self {
+        self.counts_requests = true;
+        self
+    }
+
+    /// The counter the backend's API client feeds.
+    pub fn request_counter(&self) -> &RequestCounter {
+        &self.requests
     }
 
     /// Builds at once when `--jobs` is not given.
@@ -177,6 +216,7 @@ impl RunDriver {
         remote: &dyn RemoteRuns,
     ) -> Result<RunReport> {
         let core = plan.core.clone();
+        let requests_before = self.counts_requests.then(|| self.requests.get());
         let selected = selected_components(&core, options)?;
         let run = run_id(&core, self.backend, &selected);
         let store = self.store.get()?;
@@ -238,6 +278,11 @@ impl RunDriver {
             store.record_result(&run, &result)?;
             report_components.push(result);
         }
+        // Concurrent runs of one backend in one process would share the count; okd runs one.
+        let api_requests = requests_before.map(|before| self.requests.get().saturating_sub(before));
+        if let Some(n) = api_requests {
+            store.record_api_requests(&run, n)?;
+        }
         store.finish_run(&run, if cancelled { RunState::Cancelled } else { RunState::Finished })?;
         self.running().remove(&run);
         Ok(RunReport {
@@ -247,6 +292,7 @@ impl RunDriver {
             finished: Timestamp::now(),
             components: report_components,
             logs: ctx.logs.is_dir().then(|| ctx.logs.clone()),
+            api_requests,
         })
     }
 

@@ -245,3 +245,16 @@ impl Connector {
         }
     }
 }
+
+/// `client`, counting each request it sends in `counter` (a watch counts once). Every client a
+/// cluster backend uses goes through this, so a run can say how many requests it cost.
+pub fn counted(client: kube::Client, counter: &crate::RequestCounter) -> kube::Client {
+    let namespace = client.default_namespace().to_owned();
+    let counter = counter.clone();
+    let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+        counter.add();
+        let client = client.clone();
+        async move { client.send(request).await }
+    });
+    kube::Client::new(service, namespace)
+}

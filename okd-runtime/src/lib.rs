@@ -22,7 +22,7 @@ pub mod schedule;
 pub mod settings;
 pub mod store;
 
-pub use driver::{ComponentBuilder, NoRemote, RemoteRuns, RunContext, RunDriver};
+pub use driver::{ComponentBuilder, NoRemote, RemoteRuns, RequestCounter, RunContext, RunDriver};
 pub use runtime::{BackendRegistry, Runtime, StoreHandle};
 pub use schedule::Built;
 pub use settings::{ClusterConfig, SettingsLayers};

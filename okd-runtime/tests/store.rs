@@ -486,10 +486,10 @@ fn a_version_1_database_is_migrated_keeping_its_runs() {
         let store = open(dir.path());
         start(&store, &RunId("old".into()), "local", &names(&["a"])).expect("start");
     }
-    // Make it look like a version 1 file: undo versions 3 and 2, and set the version number.
+    // Make it look like a version 1 file: undo versions 4, 3 and 2, and set the version number.
     let conn = raw(dir.path());
     conn.execute_batch(
-        "DROP INDEX runs_by_release; ALTER TABLE run_components DROP COLUMN fingerprint;
+        "ALTER TABLE runs DROP COLUMN api_requests; DROP INDEX runs_by_release; ALTER TABLE run_components DROP COLUMN fingerprint;
          ALTER TABLE runs DROP COLUMN release; ALTER TABLE runs DROP COLUMN version;
          ALTER TABLE builds RENAME COLUMN build_ref TO image_id;
          ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN cancel_requested;",
@@ -562,4 +562,18 @@ fn a_version_2_file_from_the_previous_release_is_migrated_and_read() {
     assert!(status.components.iter().all(|c| c.outcome == Outcome::Succeeded && c.fingerprint.is_none()));
     // And it is written to as any new store is.
     start(&store, &full.run, "local", &names(&["cli"])).expect("a new run over the old one");
+}
+
+#[test]
+fn a_runs_api_requests_are_recorded_and_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let run = RunId("r-requests".into());
+    assert_eq!(store.record_api_requests(&run, 1).expect_err("unknown run").kind(), ErrorKind::NotFound);
+    start(&store, &run, "prow", &names(&["a", "b"])).expect("start");
+    let listed = |store: &SqliteRunStore| store.runs(&Default::default(), 10).expect("runs")[0].api_requests;
+    assert_eq!(listed(&store), None, "nothing counted yet");
+    store.record_api_requests(&run, 7).expect("record");
+    store.finish_run(&run, RunState::Finished).expect("finish");
+    assert_eq!(listed(&open(dir.path())), Some(7), "another store reads it back");
 }

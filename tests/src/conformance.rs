@@ -350,9 +350,16 @@ pub async fn check_compare_metrics(h: &dyn Harness) -> Check {
         started: report.started,
         finished: Some(report.finished),
         components: status.components,
-        api_requests: None,
+        api_requests: report.api_requests,
     };
     let m = run_metrics(&plan.core, &record, 4);
+    if backend.info().capabilities.kubernetes {
+        assert!(
+            m.api_requests_per_component.is_some_and(|n| n > 0.0),
+            "a cluster backend counts its run's API requests: {:?}",
+            report.api_requests
+        );
+    }
     assert_eq!(m.builds_started + m.reused, 5, "{m:?}");
     assert!(m.makespan > 0.0, "{m:?}");
     assert!(m.bound <= m.makespan + 0.05, "no schedule beats max(critical path, work / jobs): {m:?}");
@@ -361,7 +368,11 @@ pub async fn check_compare_metrics(h: &dyn Harness) -> Check {
     let graph = &plan.core.graph;
     let index = |n: &str| (0..graph.len()).find(|&i| graph.name(i) == n).expect("a planned component");
     for pair in m.critical_path.windows(2) {
-        assert!(graph.parents(index(&pair[1])).contains(&index(&pair[0])), "not a chain: {:?}", m.critical_path);
+        assert!(
+            graph.parents(index(&pair[1])).contains(&index(&pair[0])),
+            "not a chain: {:?}",
+            m.critical_path
+        );
     }
     if m.builds_started == 5 {
         // base took 200 ms and app and tool follow it.

@@ -137,7 +137,8 @@ fn all_cannot(planned: &PlannedComponent, engine: BuildEngine, why: Limit) -> Ve
         .stages
         .iter()
         .map(|r| {
-            let verdict = if needed(r, engine).is_some() { Verdict::Cannot { why } } else { Verdict::Unchanged };
+            let verdict =
+                if needed(r, engine).is_some() { Verdict::Cannot { why } } else { Verdict::Unchanged };
             ReferenceVerdict::new(planned, r, verdict)
         })
         .collect()

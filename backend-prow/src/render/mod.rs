@@ -132,7 +132,8 @@ impl View {
             let image = match strategy {
                 Strategy::Prow => mapper.prow_image(planned, component, &mut warnings, &mut verdicts),
                 Strategy::DoozerProw => {
-                    verdicts.extend(okd_core::backend::rewrite_verdicts_of(planned, Mechanism::GeneratedSource));
+                    verdicts
+                        .extend(okd_core::backend::rewrite_verdicts_of(planned, Mechanism::GeneratedSource));
                     mapper.doozer_image(planned)
                 }
             };
@@ -279,7 +280,8 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
         };
         let file = dockerfile_file(self.release, planned, component);
         let warn = |line: u32, message: String| Warning { file: file.clone(), line, message };
-        let mut verdict = |r: &Resolution, verdict: Verdict| verdicts.push(ReferenceVerdict::new(planned, r, verdict));
+        let mut verdict =
+            |r: &Resolution, verdict: Verdict| verdicts.push(ReferenceVerdict::new(planned, r, verdict));
         let last_from = planned.stages.iter().rposition(|r| r.kind == RefKind::From);
         // Texts that name stages: an `as` entry equal to one would make the Build API rewrite
         // that stage reference too.

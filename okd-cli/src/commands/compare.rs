@@ -35,7 +35,8 @@ pub async fn run(args: CompareArgs, registry: &BackendRegistry) -> Result<u8> {
         let empty = BackendSettings::new();
         let backend = registry.get(name, &runtime, settings.get(name).unwrap_or(&empty))?;
         // A backend that cannot plan this release is a finding, not a failure of the comparison.
-        let result = backend.plan(plan.clone(), &BackendPlanOptions::default()).await.map_err(|e| e.to_string());
+        let result =
+            backend.plan(plan.clone(), &BackendPlanOptions::default()).await.map_err(|e| e.to_string());
         planned.push(Planned { info, plan: result });
     }
     let (records, missing) = match &args.runs {
@@ -162,7 +163,7 @@ fn run_records(
             started: s.started,
             finished: s.finished,
             components: status.components,
-            api_requests: None,
+            api_requests: s.api_requests,
         });
     }
     Ok((records, missing))
@@ -194,7 +195,8 @@ async fn compare_sources(args: CompareSourcesArgs) -> Result<u8> {
     for path in &args.manifests {
         plans.push(Arc::new(plan_manifest(path, &options).await?));
     }
-    let (first, rest) = args.manifests.split_first().ok_or_else(|| Error::invalid("give two or more manifests"))?;
+    let (first, rest) =
+        args.manifests.split_first().ok_or_else(|| Error::invalid("give two or more manifests"))?;
     let result = sources_comparison(first, rest, &plans);
     let text = match args.output {
         CompareOutput::Json => to_json(&result)?,

@@ -190,6 +190,9 @@ pub struct RunReport {
     /// Where the run's build logs are, when the backend keeps them on this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<std::path::PathBuf>,
+    /// Kubernetes API requests the run made, for cluster backends (watches count once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_requests: Option<u64>,
 }
 
 impl RunReport {

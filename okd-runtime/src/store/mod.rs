@@ -94,6 +94,9 @@ pub struct RunSummary {
     pub finished: Option<Timestamp>,
     /// Components in the run.
     pub components: usize,
+    /// Kubernetes API requests the run made, for cluster backends that count them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_requests: Option<u64>,
 }
 
 /// Which runs a listing wants; `None` matches anything.
@@ -136,6 +139,9 @@ pub trait RunStore: Send + Sync + fmt::Debug {
 
     /// Marks `run` as `state` (normally `Finished` or `Cancelled`).
     fn finish_run(&self, run: &RunId, state: RunState) -> Result<()>;
+
+    /// Records how many Kubernetes API requests `run` made (cluster backends).
+    fn record_api_requests(&self, run: &RunId, requests: u64) -> Result<()>;
 
     /// How long each component of `backend` took when it was last built (not reused), by name.
     fn last_build_times(&self, backend: &str) -> Result<HashMap<String, Duration>>;

@@ -1,9 +1,9 @@
 //! The database file: connection settings, the schema and its migrations, and error mapping.
 //!
-//! Schema, version 3 (`PRAGMA user_version = 3`); version 2 added `runs.pid` and
+//! Schema, version 4 (`PRAGMA user_version = 4`); version 2 added `runs.pid` and
 //! `runs.cancel_requested` (see [`V2`]), version 3 renamed `builds.image_id` to the neutral
 //! `build_ref` and added the release of each run and the fingerprint of each run component
-//! (see [`V3`]). Timestamps are RFC 3339 text in UTC with
+//! (see [`V3`]), version 4 the API requests of a cluster run ([`V4`]). Timestamps are RFC 3339 text in UTC with
 //! nine fractional digits (`2025-01-02T03:04:05.000000006Z`), so they also sort as text.
 //!
 //! ```sql
@@ -30,7 +30,8 @@
 //!     pid      INTEGER,               -- the process running it (v2)
 //!     cancel_requested INTEGER NOT NULL DEFAULT 0, -- set by `okd cancel` in another process (v2)
 //!     release  TEXT,                  -- the release's name (v3; NULL for older runs)
-//!     version  TEXT                   -- the release's version (v3)
+//!     version  TEXT,                  -- the release's version (v3)
+//!     api_requests INTEGER            -- Kubernetes API requests of a cluster run (v4)
 //! ) STRICT;
 //! CREATE INDEX runs_by_backend ON runs (backend, started);
 //! CREATE INDEX runs_by_release ON runs (release, version, backend, started);
@@ -63,7 +64,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -120,6 +121,11 @@ ALTER TABLE runs ADD COLUMN release TEXT;
 ALTER TABLE runs ADD COLUMN version TEXT;
 ALTER TABLE run_components ADD COLUMN fingerprint TEXT;
 CREATE INDEX runs_by_release ON runs (release, version, backend, started);
+";
+
+/// Version 4: the Kubernetes API requests a cluster run made, for `okd compare`.
+const V4: &str = "
+ALTER TABLE runs ADD COLUMN api_requests INTEGER;
 ";
 
 /// Opens `path` and makes it ready: WAL, busy timeout, foreign keys, schema up to date.

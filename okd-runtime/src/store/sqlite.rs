@@ -281,6 +281,18 @@ impl RunStore for SqliteRunStore {
         })
     }
 
+    fn record_api_requests(&self, run: &RunId, requests: u64) -> Result<()> {
+        let requests = i64::try_from(requests).unwrap_or(i64::MAX);
+        self.write("record a run's API requests", |tx| {
+            let changed =
+                tx.execute("UPDATE runs SET api_requests = ?2 WHERE run = ?1", params![run.0, requests])?;
+            if changed == 0 {
+                return Err(not_found(run).into());
+            }
+            Ok(())
+        })
+    }
+
     fn last_build_times(&self, backend: &str) -> Result<HashMap<String, std::time::Duration>> {
         self.read("read build times", |tx| {
             let mut query = tx.prepare_cached(
@@ -350,7 +362,7 @@ impl RunStore for SqliteRunStore {
         self.read("list runs", |tx| {
             let mut query = tx.prepare_cached(
                 "SELECT r.run, r.backend, r.release, r.version, r.state, r.started, r.finished,
-                        (SELECT COUNT(*) FROM run_components c WHERE c.run = r.run)
+                        (SELECT COUNT(*) FROM run_components c WHERE c.run = r.run), r.api_requests
                  FROM runs r
                  WHERE (?1 IS NULL OR r.backend = ?1) AND (?2 IS NULL OR r.release = ?2)
                    AND (?3 IS NULL OR r.version = ?3)
@@ -369,11 +381,12 @@ impl RunStore for SqliteRunStore {
                         r.get::<_, String>(5)?,
                         r.get::<_, Option<String>>(6)?,
                         r.get::<_, i64>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
-                .map(|(run, backend, release, version, state, started, finished, n)| {
+                .map(|(run, backend, release, version, state, started, finished, n, requests)| {
                     Ok(RunSummary {
                         run: RunId(run),
                         backend,
@@ -383,6 +396,7 @@ impl RunStore for SqliteRunStore {
                         started: self.parse_time(&started)?,
                         finished: finished.map(|t| self.parse_time(&t)).transpose()?,
                         components: usize::try_from(n).unwrap_or(0),
+                        api_requests: requests.and_then(|r| u64::try_from(r).ok()),
                     })
                 })
                 .collect::<Result<Vec<_>>>()
