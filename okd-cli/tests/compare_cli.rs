@@ -41,12 +41,19 @@ fn compare_equals_render(dir: &Path, manifest: &Path, extra: &str) -> Value {
     assert_eq!(columns.len(), BACKENDS.len(), "every backend has a column");
     for backend in BACKENDS {
         let out = dir.join(format!("render-{backend}"));
-        let render = okd(dir, &format!("render {manifest} {extra} --backend {backend} --out {} -o json", out.display()));
+        let render = okd(
+            dir,
+            &format!("render {manifest} {extra} --backend {backend} --out {} -o json", out.display()),
+        );
         assert_eq!(render.status.code(), Some(0), "{backend}: {}", String::from_utf8_lossy(&render.stderr));
         let cost = &columns[backend]["cost"];
         let (files, lines, bytes) = measure(&out);
         assert_eq!(
-            (cost["files"].as_u64().unwrap(), cost["lines"].as_u64().unwrap(), cost["bytes"].as_u64().unwrap()),
+            (
+                cost["files"].as_u64().unwrap(),
+                cost["lines"].as_u64().unwrap(),
+                cost["bytes"].as_u64().unwrap()
+            ),
             (files, lines, bytes),
             "{backend}: compare's numbers are the rendered tree's"
         );

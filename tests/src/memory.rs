@@ -299,7 +299,8 @@ impl BuildBackend for MemoryBackend {
 
     async fn plan(&self, plan: Arc<Plan>, _options: &BackendPlanOptions) -> Result<BackendPlan> {
         let artifacts = rewritten_dockerfiles(&plan);
-        let verdicts = okd_core::backend::rewrite_verdicts(&plan, okd_core::backend::Mechanism::RewriteBeforeBuild);
+        let verdicts =
+            okd_core::backend::rewrite_verdicts(&plan, okd_core::backend::Mechanism::RewriteBeforeBuild);
         Ok(BackendPlan::new(MEMORY, plan, artifacts).with_verdicts(verdicts))
     }
 

@@ -103,14 +103,16 @@ Example:\n  okd cancel okd-mini-local-a67e5ed5767c --backend local")]
     Backends(BackendsArgs),
     /// Compare the build approaches on one release: configuration cost, how each replaces FROM
     /// lines, triggers and feedback, and recorded runs.
-    #[command(after_help = "Every number comes from what okd-build generates or ran: the files each backend's render writes, the verdict its render reaches on each FROM and --from, and the runs in the run store. A backend that cannot plan the release gets a column saying why.
+    #[command(
+        after_help = "Every number comes from what okd-build generates or ran: the files each backend's render writes, the verdict its render reaches on each FROM and --from, and the runs in the run store. A backend that cannot plan the release gets a column saying why.
 
 Examples:
   okd compare examples/okd-mini/release.yaml
   okd compare release.yaml --backends prow,konflux,payload-pipeline --output markdown
   okd compare release.yaml --runs latest --output html > compare.html
   okd compare release.yaml --output json | jq '.backends[] | {name, forks: .cost.forks}'
-  okd compare sources obd.yaml ci.yaml --offline")]
+  okd compare sources obd.yaml ci.yaml --offline"
+    )]
     Compare(Box<CompareArgs>),
     /// Import release metadata from elsewhere into a release manifest.
     #[command(subcommand)]

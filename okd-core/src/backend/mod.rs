@@ -20,7 +20,9 @@ pub use events::{
     BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus,
 };
 pub use skeleton::Skeleton;
-pub use verdict::{Limit, Mechanism, ReferenceVerdict, Verdict, needs_nothing, rewrite_verdicts, rewrite_verdicts_of};
+pub use verdict::{
+    Limit, Mechanism, ReferenceVerdict, Verdict, needs_nothing, rewrite_verdicts, rewrite_verdicts_of,
+};
 
 use crate::{
     Result,

@@ -104,7 +104,8 @@ pub fn run_metrics(plan: &Plan, record: &RunRecord, jobs: usize) -> RunMetrics {
     };
     let graph = &plan.graph;
     let millis = |i: usize| by_name.get(graph.name(i)).map_or(0, |c| (duration(c) * 1000.0).round() as u64);
-    let path: Vec<String> = graph.critical_path(millis).into_iter().map(|i| graph.name(i).to_owned()).collect();
+    let path: Vec<String> =
+        graph.critical_path(millis).into_iter().map(|i| graph.name(i).to_owned()).collect();
     let critical_path_seconds: f64 =
         path.iter().filter_map(|n| by_name.get(n.as_str())).map(|c| duration(c)).sum();
     let work: f64 = record.components.iter().map(duration).sum();
@@ -181,7 +182,9 @@ pub fn digest_agreement(records: &[RunRecord]) -> Vec<DigestAgreement> {
     for r in records {
         for c in &r.components {
             if let (Some(fp), Some(digest)) = (&c.fingerprint, &c.digest) {
-                seen.entry((c.name.clone(), fp.clone())).or_default().insert(r.backend.clone(), digest.clone());
+                seen.entry((c.name.clone(), fp.clone()))
+                    .or_default()
+                    .insert(r.backend.clone(), digest.clone());
             }
         }
     }

@@ -75,13 +75,17 @@ fn every_reference_gets_a_row_with_each_backends_verdict_and_totals_add_up() {
             })
         })
         .collect();
-    let other = BackendPlan::new("other", p.clone(), vec![Artifact {
-        repository: Some("o/tools".into()),
-        path: "Dockerfile.okd".into(),
-        content: "FROM x\n".into(),
-        components: vec!["tools".into()],
-        kind: ArtifactKind::Fork,
-    }])
+    let other = BackendPlan::new(
+        "other",
+        p.clone(),
+        vec![Artifact {
+            repository: Some("o/tools".into()),
+            path: "Dockerfile.okd".into(),
+            content: "FROM x\n".into(),
+            components: vec!["tools".into()],
+            kind: ArtifactKind::Fork,
+        }],
+    )
     .with_verdicts(verdicts);
     let planned = [
         Planned { info: info("local"), plan: Ok(local) },
