@@ -437,24 +437,12 @@ impl TargetText<'_> {
     }
 }
 
-/// The private helpers; comparisons of whole releases are in `tests/tests/compare_sources.rs`.
+/// Private helpers; comparisons of whole releases are in `tests/tests/compare_sources.rs`.
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn text_helpers_keep_to_their_width() {
-        assert_eq!(cut("a\nb", 10), "a b");
-        assert_eq!(cut("abcdef", 4), "abc…");
-        let items: Vec<String> = (0..40).map(|i| format!("component-{i}")).collect();
-        let line = fit_list("only in #1 (40): ", &items);
-        assert!(line.chars().count() <= WIDTH + 1 && line.ends_with(" more\n"), "{line}");
-        assert_eq!(fit_list("x: ", &items[..2]), "x: component-0, component-1\n");
-        assert_eq!((normal_path("./a/./b/"), normal_path(".")), ("a/b".to_owned(), ".".to_owned()));
-        assert_eq!(md_table(&["A"], &[vec!["x|y".to_owned()]]), "| a |\n| --- |\n| x\\|y |\n");
-    }
 
     #[test]
     fn a_stream_image_and_its_aliases_are_one_name_across_releases() {
@@ -471,5 +459,6 @@ mod tests {
             assert_eq!(names.canonical(spec), "ci/builder:golang", "{spec}");
         }
         assert_eq!(names.canonical("other:1"), "other:1");
+        assert_eq!((normal_path("./a/./b/"), normal_path(".")), ("a/b".to_owned(), ".".to_owned()));
     }
 }

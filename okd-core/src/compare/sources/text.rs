@@ -183,3 +183,19 @@ fn md_table(head: &[&str], rows: &[Vec<String>]) -> String {
     out += &row(vec!["---".to_owned(); head.len()]);
     out + &rows.iter().map(|r| row(r.clone())).collect::<String>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_helpers_keep_to_their_width() {
+        assert_eq!(cut("a\nb", 10), "a b");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        let items: Vec<String> = (0..40).map(|i| format!("component-{i}")).collect();
+        let line = fit_list("only in #1 (40): ", &items);
+        assert!(line.chars().count() <= WIDTH + 1 && line.ends_with(" more\n"), "{line}");
+        assert_eq!(fit_list("x: ", &items[..2]), "x: component-0, component-1\n");
+        assert_eq!(md_table(&["A"], &[vec!["x|y".to_owned()]]), "| a |\n| --- |\n| x\\|y |\n");
+    }
+}
