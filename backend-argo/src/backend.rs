@@ -170,6 +170,7 @@ impl RemoteRuns for WorkflowRuns<'_> {
                     started: None,
                     finished: None,
                     fingerprint: None,
+                    arches: Vec::new(),
                 });
             }
         }
@@ -214,6 +215,7 @@ impl BuildBackend for PayloadPipelineBackend {
             objects,
             parallelism,
             to_build: std::sync::Mutex::default(),
+            unschedulable: std::sync::Mutex::default(),
             stream: std::sync::Mutex::default(),
             workflow: OnceCell::new(),
             watch: std::sync::OnceLock::new(),

@@ -7,13 +7,14 @@
 //! every backend.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex, MutexGuard, OnceLock},
 };
 
 use async_trait::async_trait;
 use okd_core::{
     Error, ErrorKind, Result,
+    backend::{ArchResult, Outcome},
     plan::{Plan, PlannedComponent},
 };
 use okd_runtime::{Built, ComponentBuilder, RunContext, store::BuildRecord};
@@ -25,8 +26,11 @@ use crate::{
     config::Settings,
     names::{COMPONENT_LABEL, workflow_name},
     render,
-    status::{TaskState, memoized, started_at, task_state},
+    status::{TaskState, arch_results, memoized, started_at, task_state},
 };
+
+/// Workflows of one run and component set tried before the last failed one is followed.
+const MAX_ATTEMPTS: usize = 50;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
@@ -44,6 +48,9 @@ pub(crate) struct Run {
     pub(crate) parallelism: usize,
     /// The components `prepare` found must be built: the Workflow's tasks.
     pub(crate) to_build: Mutex<Vec<String>>,
+    /// Components that need an architecture no node of the cluster has, and why: left out of
+    /// the Workflow (with their dependents), failed without building.
+    pub(crate) unschedulable: Mutex<BTreeMap<String, String>>,
     /// The release ImageStream as read in `prepare` (reuse checks).
     pub(crate) stream: Mutex<Option<Value>>,
     /// The run's Workflow: created (or found) once, on the first build.
@@ -57,6 +64,26 @@ struct Ended {
     state: TaskState,
     started_at: Option<String>,
     memoized: bool,
+    arches: Vec<ArchResult>,
+}
+
+/// The architectures `c` builds for (amd64 when the manifest names none).
+fn arches_of(c: &PlannedComponent) -> Vec<String> {
+    if c.arches.is_empty() { vec!["amd64".to_owned()] } else { c.arches.clone() }
+}
+
+/// Why `c` cannot be built on a cluster whose nodes have `available`, if it cannot.
+fn missing_arch(c: &PlannedComponent, available: &BTreeSet<String>) -> Option<String> {
+    let missing: Vec<String> = arches_of(c).into_iter().filter(|a| !available.contains(a)).collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} needs {}, but no node of the cluster has kubernetes.io/arch={} (its nodes are {}), so its Build would never be scheduled",
+            c.name,
+            missing.join(", "),
+            missing.join(" or "),
+            available.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// The components the rendered objects build (those with a BuildConfig or Shipwright Build).
@@ -93,14 +120,24 @@ impl Run {
         let outcome = self
             .workflow
             .get_or_init(|| async {
-                let name = workflow_name(&run.run);
                 let components = lock(&self.to_build).clone();
                 let mut settings = (*self.settings).clone();
                 settings.parallelism = self.parallelism;
-                let workflow = render::workflow(&self.plan, &settings, &name, &run.run, &components)
-                    .map_err(|e| e.to_string())?;
-                let (_, created) =
-                    self.cluster.create_workflow(&workflow).await.map_err(|e| e.to_string())?;
+                // A Workflow of this name that failed is an earlier attempt of the same work:
+                // build again under the next name rather than report its old failure.
+                let mut attempt = 0;
+                let (name, created) = loop {
+                    let name = workflow_name(&run.run, &components, attempt);
+                    let workflow = render::workflow(&self.plan, &settings, &name, &run.run, &components)
+                        .map_err(|e| e.to_string())?;
+                    let (found, created) =
+                        self.cluster.create_workflow(&workflow).await.map_err(|e| e.to_string())?;
+                    let failed = matches!(crate::status::ended(&found), Some("Failed" | "Error"));
+                    if created || !failed || attempt >= MAX_ATTEMPTS {
+                        break (name, created);
+                    }
+                    attempt += 1;
+                };
                 let line = if created {
                     format!("created Workflow {name} ({} tasks)", components.len())
                 } else {
@@ -136,6 +173,7 @@ impl Run {
                         return Ok(Ended {
                             started_at: started_at(wf, component).map(str::to_owned),
                             memoized: memoized(wf, component),
+                            arches: arch_results(wf, component),
                             state: now,
                         });
                     }
@@ -199,6 +237,7 @@ impl ComponentBuilder for Run {
         // The objects are applied only when something is built: a run that reuses everything
         // costs one read.
         if !to_build.is_empty() {
+            self.leave_out_unschedulable(run, &mut to_build).await?;
             self.cluster.apply(&self.objects).await?;
         }
         *lock(&self.to_build) = to_build;
@@ -231,14 +270,27 @@ impl ComponentBuilder for Run {
     }
 
     async fn build(&self, run: &RunContext, planned: &PlannedComponent) -> Result<Built> {
+        if let Some(why) = lock(&self.unschedulable).get(&planned.name) {
+            return Err(Error::new(ErrorKind::BuildFailed, why.clone())
+                .with_help("add nodes of that architecture, or take it out of the component's arches"));
+        }
         let name = self.workflow(run).await?;
         let ended = self.follow(run, &name, &planned.name).await?;
         match ended.state {
             TaskState::Succeeded => {}
             TaskState::Failed(message) => {
+                // Say which architecture failed: the others may have built.
+                let failed: Vec<&str> = ended
+                    .arches
+                    .iter()
+                    .filter(|a| a.outcome == Outcome::Failed)
+                    .map(|a| a.arch.as_str())
+                    .collect();
+                let arch =
+                    if failed.is_empty() { String::new() } else { format!(" ({})", failed.join(", ")) };
                 return Err(Error::new(
                     ErrorKind::BuildFailed,
-                    format!("task {} of Workflow {name} failed: {message}", planned.name),
+                    format!("task {} of Workflow {name} failed{arch}: {message}", planned.name),
                 )
                 .with_help(format!(
                     "argo logs {name} -n {} shows every step's log",
@@ -280,7 +332,42 @@ impl ComponentBuilder for Run {
                 self.settings.stream, planned.name
             )));
         }
-        Ok(Built::new(image, digest.to_owned()).with_ref(name))
+        // A memoized task ran no step: every arch was taken from the cache.
+        let arches = if ended.memoized && ended.arches.is_empty() {
+            arches_of(planned)
+                .into_iter()
+                .map(|arch| ArchResult { arch, outcome: Outcome::Reused, reason: None })
+                .collect()
+        } else {
+            ended.arches
+        };
+        Ok(Built::new(image, digest.to_owned()).with_ref(name).with_arches(arches))
+    }
+}
+
+impl Run {
+    /// Takes the components that need an architecture no node has, and their dependents, out
+    /// of `to_build` (the Workflow would wait forever on their Builds); they fail in `build`
+    /// with the reason. One Node list per run; skipped when nodes cannot be listed.
+    async fn leave_out_unschedulable(&self, run: &RunContext, to_build: &mut Vec<String>) -> Result<()> {
+        let Some(available) = self.cluster.node_arches().await? else { return Ok(()) };
+        let mut unschedulable = lock(&self.unschedulable);
+        let mut dropped = BTreeSet::new();
+        for c in self.plan.components.iter().filter(|c| to_build.contains(&c.name)) {
+            if let Some(why) = missing_arch(c, &available) {
+                run.log(&c.name, &why);
+                unschedulable.insert(c.name.clone(), why);
+                dropped.extend(
+                    self.plan
+                        .graph
+                        .dependents_closure(c.index)
+                        .into_iter()
+                        .map(|i| self.plan.graph.name(i).to_owned()),
+                );
+            }
+        }
+        to_build.retain(|c| !dropped.contains(c));
+        Ok(())
     }
 }
 

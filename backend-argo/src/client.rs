@@ -53,6 +53,10 @@ fn imagestreams() -> ApiResource {
     )
 }
 
+fn nodes() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Node"), "nodes")
+}
+
 /// A kube-rs error with what to check on an okd-payload-pipeline cluster.
 pub(crate) fn kube_error(error: kube::Error, action: &str) -> Error {
     let error = okd_runtime::kube::kube_error(error, action);
@@ -173,6 +177,28 @@ impl Cluster {
         })
         .await?;
         found.as_ref().map(to_value).transpose()
+    }
+
+    /// The architectures the cluster's nodes have (`kubernetes.io/arch`), or `None` when that
+    /// cannot be told: no node is visible, or listing nodes (cluster-scoped) is forbidden to
+    /// this user, as it often is to a tenant.
+    pub(crate) async fn node_arches(&self) -> Result<Option<std::collections::BTreeSet<String>>> {
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &nodes());
+        let params = ListParams::default();
+        let listed = retry(&self.backoff, || async {
+            match api.list(&params).await {
+                Ok(list) => Ok(Some(list)),
+                Err(kube::Error::Api(status)) if matches!(status.code, 401 | 403 | 404) => Ok(None),
+                Err(e) => Err(kube_error(e, "list Nodes")),
+            }
+        })
+        .await?;
+        let arches: std::collections::BTreeSet<String> = listed
+            .into_iter()
+            .flat_map(|l| l.items)
+            .filter_map(|n| n.metadata.labels.and_then(|mut l| l.remove("kubernetes.io/arch")))
+            .collect();
+        Ok((!arches.is_empty()).then_some(arches))
     }
 
     /// The one watch of a run: Workflow `name` (its object is `objects[name]`).

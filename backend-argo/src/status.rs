@@ -1,6 +1,7 @@
 //! A component's state read off its Workflow: Argo names a DAG task's node `<workflow>.<task>`,
 //! and okd-build names each task after its component.
 
+use okd_core::backend::{ArchResult, Outcome};
 use serde_json::Value;
 
 /// Where one component's task is.
@@ -82,6 +83,41 @@ pub fn task_state(workflow: &Value, component: &str) -> TaskState {
     }
 }
 
+/// How each architecture's Build step of `component`'s task ended, from the step nodes Argo
+/// names `<task>[0].build(<i>:<item>)`: the item is `arch:amd64,tag:...` for the map items the
+/// template fans out over (or just `amd64`). Steps still running are left out.
+pub fn arch_results(workflow: &Value, component: &str) -> Vec<ArchResult> {
+    let Some(task) = task_node(workflow, component).and_then(|n| n["name"].as_str()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{task}[");
+    let mut results: Vec<ArchResult> = nodes(workflow)
+        .filter_map(|n| {
+            let name = n["name"].as_str()?.strip_prefix(&prefix)?;
+            let arch = step_arch(name.rsplit_once('.')?.1)?;
+            let (outcome, reason) = match n["phase"].as_str()? {
+                "Succeeded" => (Outcome::Succeeded, None),
+                "Failed" | "Error" => (Outcome::Failed, n["message"].as_str().map(str::to_owned)),
+                _ => return None,
+            };
+            Some(ArchResult { arch, outcome, reason })
+        })
+        .collect();
+    results.sort_by(|a, b| a.arch.cmp(&b.arch));
+    results
+}
+
+/// `build(1:arch:arm64,tag:release:cli-arm64)` or `build(1:arm64)` → `arm64`.
+fn step_arch(step: &str) -> Option<String> {
+    let item = step.strip_prefix("build(")?.strip_suffix(')')?.split_once(':')?.1;
+    let arch = match item.split(',').find_map(|kv| kv.strip_prefix("arch:")) {
+        Some(arch) => arch,
+        None if !item.contains(':') => item,
+        None => return None,
+    };
+    Some(arch.to_owned()).filter(|a| !a.is_empty())
+}
+
 /// The message of the deepest failed node under a task: Argo's task and step nodes only say
 /// "child '<id>' failed", the node of the failing Build or pod says why.
 fn failure_message(workflow: &Value, task: &Value) -> String {
@@ -138,6 +174,23 @@ mod tests {
         assert_eq!(task_state(&split, "console"), TaskState::Succeeded);
         assert!(memoized(&split, "console"));
         assert!(!memoized(&wf, "base"));
+        assert_eq!(
+            arch_results(&wf, "cli"),
+            [ArchResult {
+                arch: "amd64".into(),
+                outcome: Outcome::Failed,
+                reason: Some("Build cli-amd64-x failed: make: *** [build] Error 2".into())
+            }]
+        );
+        let multi = json!({"metadata": {"name": "wf"}, "status": {"phase": "Running", "nodes": {
+            "a": {"name": "wf.cli", "phase": "Succeeded"},
+            "b": {"name": "wf.cli[0].build(1:arch:arm64,tag:release:cli-arm64)", "phase": "Succeeded"},
+            "c": {"name": "wf.cli[0].build(0:arch:amd64,tag:release:cli-amd64)", "phase": "Succeeded"},
+            "d": {"name": "wf.cli[1].manifest-list", "phase": "Succeeded"},
+            "e": {"name": "wf.cli-two[0].build(0:amd64)", "phase": "Failed"},
+        }}});
+        let arches: Vec<_> = arch_results(&multi, "cli").into_iter().map(|a| (a.arch, a.outcome)).collect();
+        assert_eq!(arches, [("amd64".into(), Outcome::Succeeded), ("arm64".into(), Outcome::Succeeded)]);
         let running = json!({"metadata": {"name": "wf"}, "status": {"phase": "Running"}});
         assert_eq!(task_state(&running, "cli"), TaskState::Waiting);
     }

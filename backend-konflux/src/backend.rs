@@ -213,6 +213,7 @@ impl RemoteRuns for ClusterRuns<'_> {
                 started: None,
                 finished: None,
                 fingerprint: None,
+                arches: Vec::new(),
             });
         }
         let state = if running { RunState::Running } else { RunState::Finished };

@@ -193,6 +193,7 @@ impl RemoteRuns for ProwRuns<'_> {
                     started: None,
                     finished: None,
                     fingerprint: None,
+                    arches: Vec::new(),
                 });
             }
         }

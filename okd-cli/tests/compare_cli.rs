@@ -165,3 +165,26 @@ fn unknown_backends_and_settings_for_no_compared_backend_are_exit_2() {
         assert!(run.stdout.is_empty(), "{args}: nothing printed on stdout");
     }
 }
+
+#[test]
+fn compare_sources_exits_0_when_releases_agree_and_1_when_they_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("home")).unwrap();
+    let mini = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/okd-mini/release.yaml");
+    let git = okd_tests::repos::okd_mini_git(dir.path(), |t| t.replace("TAGS: okd", "TAGS: scos"));
+    let same = okd(dir.path(), &format!("compare sources {} {} -o json", mini.display(), mini.display()));
+    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
+    let agreed: Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert_eq!(agreed["summary"]["agree"], true);
+    let differ = okd(dir.path(), &format!("compare sources {} {} -o json", mini.display(), git.display()));
+    assert_eq!(differ.status.code(), Some(1), "{}", String::from_utf8_lossy(&differ.stderr));
+    let differences: Value = serde_json::from_slice(&differ.stdout).unwrap();
+    assert_eq!(differences["summary"]["agree"], false);
+    assert_eq!(differences["summary"]["in_all"], 10);
+    let table = okd(dir.path(), &format!("compare sources {} {}", mini.display(), git.display()));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    assert!(text.contains("git_url"), "{text}");
+    let one = okd(dir.path(), &format!("compare sources {}", mini.display()));
+    assert_eq!(one.status.code(), Some(2), "two manifests at least");
+}

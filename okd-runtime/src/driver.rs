@@ -524,6 +524,7 @@ pub fn current_results(
                 started: None,
                 finished: Some(record.built_at),
                 fingerprint: Some(fingerprint.clone()),
+                arches: Vec::new(),
             });
         }
     }

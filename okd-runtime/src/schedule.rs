@@ -58,12 +58,27 @@ pub struct Built {
     pub build_ref: Option<String>,
     /// The build's log, when kept.
     pub log: Option<std::path::PathBuf>,
+    /// Per architecture, when the backend builds each separately.
+    pub arches: Vec<okd_core::backend::ArchResult>,
 }
 
 impl Built {
     /// A new build of `image` with `digest`.
     pub fn new(image: impl Into<String>, digest: impl Into<String>) -> Self {
-        Built { image: image.into(), digest: digest.into(), reused: false, build_ref: None, log: None }
+        Built {
+            image: image.into(),
+            digest: digest.into(),
+            reused: false,
+            build_ref: None,
+            log: None,
+            arches: Vec::new(),
+        }
+    }
+
+    /// With per-architecture results.
+    pub fn with_arches(mut self, arches: Vec<okd_core::backend::ArchResult>) -> Self {
+        self.arches = arches;
+        self
     }
 
     /// Marked as taken from an earlier build.
@@ -199,6 +214,7 @@ where
                     started: Some(started),
                     finished: Some(Timestamp::now()),
                     fingerprint: None,
+                    arches: built.arches,
                 }
             }
             Err(error) => {
@@ -216,6 +232,7 @@ where
                             started: None,
                             finished: None,
                             fingerprint: None,
+                            arches: Vec::new(),
                         });
                     }
                 }
@@ -228,6 +245,7 @@ where
                     started: Some(started),
                     finished: Some(Timestamp::now()),
                     fingerprint: None,
+                    arches: Vec::new(),
                 }
             }
         };
@@ -248,6 +266,7 @@ where
                 started: started_at[i],
                 finished: Some(Timestamp::now()),
                 fingerprint: None,
+                arches: Vec::new(),
             })
         })
         .collect()

@@ -14,7 +14,7 @@ use std::{
 use jiff::Timestamp;
 use okd_core::{
     ErrorKind,
-    backend::{ComponentResult, Outcome, RunId, RunState},
+    backend::{ArchResult, ComponentResult, Outcome, RunId, RunState},
 };
 use okd_runtime::store::{BuildRecord, CancelRequest, RunFilter, RunStart, RunStore, SqliteRunStore};
 use rusqlite::Connection;
@@ -57,6 +57,7 @@ fn result(name: &str, outcome: Outcome) -> ComponentResult {
         started: Some(Timestamp::from_second(1_750_000_000).expect("timestamp")),
         finished: Some(Timestamp::from_nanosecond(1_750_000_001_000_000_001).expect("timestamp")),
         fingerprint: None,
+        arches: Vec::new(),
     }
 }
 
@@ -489,7 +490,8 @@ fn a_version_1_database_is_migrated_keeping_its_runs() {
     // Make it look like a version 1 file: undo versions 4, 3 and 2, and set the version number.
     let conn = raw(dir.path());
     conn.execute_batch(
-        "ALTER TABLE runs DROP COLUMN api_requests; DROP INDEX runs_by_release; ALTER TABLE run_components DROP COLUMN fingerprint;
+        "ALTER TABLE runs DROP COLUMN api_requests; ALTER TABLE run_components DROP COLUMN arches;
+         DROP INDEX runs_by_release; ALTER TABLE run_components DROP COLUMN fingerprint;
          ALTER TABLE runs DROP COLUMN release; ALTER TABLE runs DROP COLUMN version;
          ALTER TABLE builds RENAME COLUMN build_ref TO image_id;
          ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN cancel_requested;",
@@ -565,7 +567,7 @@ fn a_version_2_file_from_the_previous_release_is_migrated_and_read() {
 }
 
 #[test]
-fn a_runs_api_requests_are_recorded_and_listed() {
+fn a_runs_api_requests_and_per_arch_results_are_recorded_and_read_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
     let run = RunId("r-requests".into());
@@ -574,6 +576,15 @@ fn a_runs_api_requests_are_recorded_and_listed() {
     let listed = |store: &SqliteRunStore| store.runs(&Default::default(), 10).expect("runs")[0].api_requests;
     assert_eq!(listed(&store), None, "nothing counted yet");
     store.record_api_requests(&run, 7).expect("record");
+    let arches = vec![
+        ArchResult { arch: "amd64".into(), outcome: Outcome::Succeeded, reason: None },
+        ArchResult { arch: "arm64".into(), outcome: Outcome::Failed, reason: Some("no node".into()) },
+    ];
+    store
+        .record_result(&run, &ComponentResult { arches: arches.clone(), ..result("a", Outcome::Failed) })
+        .expect("result");
+    let status = open(dir.path()).run_status(&run).expect("status").expect("a run");
+    assert_eq!(status.components[0].arches, arches, "per-arch results round trip");
     store.finish_run(&run, RunState::Finished).expect("finish");
     assert_eq!(listed(&open(dir.path())), Some(7), "another store reads it back");
 }

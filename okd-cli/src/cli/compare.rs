@@ -25,8 +25,24 @@ pub enum CompareOutput {
 pub struct CompareArgs {
     #[command(subcommand)]
     pub command: Option<CompareCommand>,
-    #[command(flatten)]
-    pub release: ReleaseArgs,
+    // The release flags of `ReleaseArgs`, spelled out: a flattened `Option<ReleaseArgs>` counts
+    // as given when OKD_CACHE_DIR is set, and then demands RELEASE from `okd compare sources`.
+    /// The release manifest (YAML); `-` reads it from standard input.
+    #[arg(value_name = "RELEASE")]
+    pub release: Option<PathBuf>,
+    /// Apply this variant instead of the manifest's `variant`.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Read only path sources and git sources already in the cache; for the rest use the
+    /// manifest's explicit `from`/`last_from`.
+    #[arg(long)]
+    pub offline: bool,
+    /// Git cache folder (default: $XDG_CACHE_HOME/okd/git).
+    #[arg(long, env = "OKD_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Fail on FROM references that no rule resolves (rule `external`).
+    #[arg(long)]
+    pub strict: bool,
     /// `all`, or a comma-separated list of backends (see `okd backends`).
     #[arg(long, default_value = "all", value_name = "all|NAME,...")]
     pub backends: String,
@@ -51,6 +67,19 @@ pub struct CompareArgs {
     /// Report format.
     #[arg(long, short, value_enum, default_value_t = CompareOutput::Table)]
     pub output: CompareOutput,
+}
+
+impl CompareArgs {
+    /// The release flags as every release command takes them; `None` without a RELEASE.
+    pub fn release_args(&self) -> Option<ReleaseArgs> {
+        Some(ReleaseArgs {
+            release: self.release.clone()?,
+            variant: self.variant.clone(),
+            offline: self.offline,
+            cache_dir: self.cache_dir.clone(),
+            strict: self.strict,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,10 +25,14 @@ pub async fn run(args: CompareArgs, registry: &BackendRegistry) -> Result<u8> {
     if let Some(CompareCommand::Sources(sources)) = args.command {
         return compare_sources(sources).await;
     }
+    let Some(release) = &args.release_args() else {
+        return Err(Error::invalid("okd compare needs a release manifest")
+            .with_help("okd compare RELEASE, or okd compare sources A B"));
+    };
     let names = backend_names(&args.backends, registry)?;
     let settings = backend_settings(&args.settings, &names)?;
-    let plan = Arc::new(load_plan(&args.release).await?);
-    let runtime = context::runtime(args.state.as_deref(), Some(&args.release));
+    let plan = Arc::new(load_plan(release).await?);
+    let runtime = context::runtime(args.state.as_deref(), Some(release));
     let mut planned = Vec::with_capacity(names.len());
     for name in &names {
         let info = registry.info(name)?;
@@ -51,9 +55,9 @@ pub async fn run(args: CompareArgs, registry: &BackendRegistry) -> Result<u8> {
     } else {
         let mut plans = vec![plan.clone()];
         for path in &args.sources {
-            plans.push(Arc::new(plan_manifest(path, &context::source_options(&args.release)).await?));
+            plans.push(Arc::new(plan_manifest(path, &context::source_options(release)).await?));
         }
-        Some(sources_comparison(&args.release.release, &args.sources, &plans))
+        Some(sources_comparison(&release.release, &args.sources, &plans))
     };
     print(&render(&comparison, sources.as_ref(), args.output)?)?;
     Ok(0)

@@ -3,6 +3,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod svg;
 pub mod table;
 
 use okd_core::compare::Comparison;

@@ -124,7 +124,7 @@ impl EventSink {
 }
 
 /// How one component's build ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Built.
@@ -172,6 +172,21 @@ pub struct ComponentResult {
     /// The fingerprint it was built (or reused) for, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Per architecture, for backends that build each one separately (payload-pipeline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arches: Vec<ArchResult>,
+}
+
+/// How one architecture of a component's build ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ArchResult {
+    /// `amd64`, `arm64`, ...
+    pub arch: String,
+    /// `succeeded`, `reused` (taken from a cache) or `failed`.
+    pub outcome: Outcome,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The report of a whole run.

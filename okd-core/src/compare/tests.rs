@@ -123,6 +123,7 @@ fn result(name: &str, outcome: Outcome, span: Option<(i64, i64)>, digest: &str) 
         started: span.and_then(|(s, _)| at(s)),
         finished: span.and_then(|(_, f)| at(f)),
         fingerprint: Some(format!("sha256:{name}")),
+        arches: Vec::new(),
     }
 }
 

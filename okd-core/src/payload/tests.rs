@@ -225,6 +225,7 @@ fn payload_tags_come_from_the_images_the_run_reported() {
         started: None,
         finished: None,
         fingerprint: None,
+        arches: Vec::new(),
     };
     // Konflux reports IMAGE_URL, a repository of the tenant's, not the manifest's output.
     let konflux = |c: &str| Some(format!("quay.io/redhat-user-workloads/okd-tenant/{c}:on-push-abc"));

@@ -47,6 +47,7 @@
 //!     started  TEXT,
 //!     finished TEXT,
 //!     fingerprint TEXT,               -- the component's fingerprint in this run (v3)
+//!     arches   TEXT,                  -- JSON [{arch, outcome, reason}] per architecture (v4)
 //!     PRIMARY KEY (run, name)
 //! ) STRICT;
 //! ```
@@ -123,9 +124,11 @@ ALTER TABLE run_components ADD COLUMN fingerprint TEXT;
 CREATE INDEX runs_by_release ON runs (release, version, backend, started);
 ";
 
-/// Version 4: the Kubernetes API requests a cluster run made, for `okd compare`.
+/// Version 4: the Kubernetes API requests a cluster run made, for `okd compare`, and each run
+/// component's per-architecture results (JSON), for backends that build arches separately.
 const V4: &str = "
 ALTER TABLE runs ADD COLUMN api_requests INTEGER;
+ALTER TABLE run_components ADD COLUMN arches TEXT;
 ";
 
 /// Opens `path` and makes it ready: WAL, busy timeout, foreign keys, schema up to date.

@@ -235,17 +235,22 @@ impl RunStore for SqliteRunStore {
     }
 
     fn record_result(&self, run: &RunId, result: &ComponentResult) -> Result<()> {
+        // Per-arch results as JSON text: read back whole, never queried.
+        let arches =
+            (!result.arches.is_empty()).then(|| serde_json::to_string(&result.arches)).transpose().map_err(
+                |e| Error::new(ErrorKind::Internal, "cannot encode per-arch results").with_source(e),
+            )?;
         self.write("record a component result", |tx| {
             self.require_run(tx, run)?;
             tx.execute(
                 "INSERT INTO run_components
-                     (run, name, position, outcome, image, digest, reason, started, finished, fingerprint)
+                     (run, name, position, outcome, image, digest, reason, started, finished, fingerprint, arches)
                  VALUES (?1, ?2, (SELECT COALESCE(MAX(position), -1) + 1 FROM run_components WHERE run = ?1),
-                         ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (run, name) DO UPDATE SET
                      outcome = excluded.outcome, image = excluded.image, digest = excluded.digest,
                      reason = excluded.reason, started = excluded.started, finished = excluded.finished,
-                     fingerprint = COALESCE(excluded.fingerprint, fingerprint)",
+                     fingerprint = COALESCE(excluded.fingerprint, fingerprint), arches = excluded.arches",
                 params![
                     run.0,
                     result.name,
@@ -255,7 +260,8 @@ impl RunStore for SqliteRunStore {
                     result.reason,
                     result.started.map(time),
                     result.finished.map(time),
-                    result.fingerprint
+                    result.fingerprint,
+                    arches
                 ],
             )?;
             tx.execute(
@@ -418,7 +424,7 @@ impl SqliteRunStore {
     fn status(&self, tx: &Tx<'_>, run: RunId, state: &str) -> Result<RunStatus, Fail> {
         let state = self.run_state(state)?;
         let mut query = tx.prepare_cached(
-            "SELECT name, outcome, image, digest, reason, started, finished, fingerprint FROM run_components
+            "SELECT name, outcome, image, digest, reason, started, finished, fingerprint, arches FROM run_components
              WHERE run = ?1 AND outcome IS NOT NULL ORDER BY position, name",
         )?;
         let rows = query.query_map([&run.0], ResultRow::from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -445,6 +451,11 @@ impl SqliteRunStore {
             started: time(row.started)?,
             finished: time(row.finished)?,
             fingerprint: row.fingerprint,
+            arches: match row.arches {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|_| self.corrupt(&format!("unreadable per-arch results '{text}'")))?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -508,6 +519,7 @@ struct ResultRow {
     started: Option<String>,
     finished: Option<String>,
     fingerprint: Option<String>,
+    arches: Option<String>,
 }
 
 impl ResultRow {
@@ -521,6 +533,7 @@ impl ResultRow {
             started: r.get(5)?,
             finished: r.get(6)?,
             fingerprint: r.get(7)?,
+            arches: r.get(8)?,
         })
     }
 }

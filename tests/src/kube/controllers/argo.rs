@@ -8,6 +8,10 @@
 //!   duration (component = its `component` parameter, else the task name);
 //! - a failed task's dependents become `Omitted` nodes of type `Skipped` ("omitted: depends
 //!   condition not met"); with `failFast` (the default) no new task starts after a failure;
+//! - when a task carrying an `arches` parameter (`amd64,arm64`) ends, one `Pod` step node per
+//!   architecture, `<task>[0].build(<i>:arch:<arch>)`, as the template's fan-out makes; the
+//!   step of a [`Script::fail_arch`](super::Script::fail_arch) architecture fails, the others
+//!   succeed (a plain failure fails them all);
 //! - `Succeeded`, or `Failed` with message `child '<node id>' failed`; `finishedAt`,
 //!   `progress`, a `Completed` condition;
 //! - `spec.shutdown: Terminate|Stop`: running nodes fail ("workflow shutdown with strategy:
@@ -54,6 +58,8 @@ struct Task {
     id: String,
     node_name: String,
     state: State,
+    /// The `arches` parameter: one Build step node per architecture.
+    arches: Vec<String>,
 }
 
 pub(super) async fn run(mut run: Run) {
@@ -236,6 +242,7 @@ fn dag_tasks(wf: &str, entrypoint: &str, templates: &[Value], wf_component: &str
             id: wf.to_owned(),
             node_name: wf.to_owned(),
             state: State::Waiting,
+            arches: Vec::new(),
         }];
     };
     // A task whose template is itself a DAG (a part of a release above the CRD's 200 tasks per
@@ -298,12 +305,16 @@ fn task_deps(t: &Value) -> Vec<String> {
 /// The task of DAG task `t` under node-name prefix `parent`.
 fn task(wf: &str, parent: &str, t: &Value, deps: Vec<String>) -> Option<Task> {
     let name = t["name"].as_str()?.to_owned();
-    let component = t["arguments"]["parameters"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["name"] == "component"))
-        .and_then(|p| p["value"].as_str())
-        .unwrap_or(&name)
-        .to_owned();
+    let param = |key: &str| {
+        t["arguments"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == key))
+            .and_then(|p| p["value"].as_str())
+    };
+    let component = param("component").unwrap_or(&name).to_owned();
+    let arches = param("arches")
+        .map(|a| a.split(',').filter(|a| !a.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
     let node_name = format!("{parent}.{name}");
     Some(Task {
         template: t["template"].as_str().unwrap_or(&name).to_owned(),
@@ -313,6 +324,7 @@ fn task(wf: &str, parent: &str, t: &Value, deps: Vec<String>) -> Option<Task> {
         component,
         node_name,
         state: State::Waiting,
+        arches,
     })
 }
 
@@ -371,6 +383,26 @@ fn write_nodes(run: &Run, wf: &str, entrypoint: &str, tasks: &[Task]) -> Result<
                     node["message"] = json!("omitted: depends condition not met");
                 }
             }
+            if node["phase"] != phase && matches!(t.state, State::Succeeded | State::Failed) {
+                let message = node["message"].as_str().unwrap_or_default().to_owned();
+                for (i, arch) in t.arches.iter().enumerate() {
+                    let step = format!("{}[0].build({i}:arch:{arch})", t.node_name);
+                    let failed = t.state == State::Failed
+                        && run.script().failed_arch(&t.component).is_none_or(|a| a == arch);
+                    let id = format!("{wf}-{}", fnv32a(&step));
+                    let mut node = json!({
+                        "id": id, "name": step, "displayName": format!("build({i}:arch:{arch})"),
+                        "type": "Pod", "templateName": "build", "boundaryID": t.id,
+                        "phase": if failed { "Failed" } else { "Succeeded" },
+                        "startedAt": now(), "finishedAt": now(),
+                    });
+                    if failed {
+                        node["message"] = json!(message);
+                    }
+                    s["nodes"][id.as_str()] = node;
+                }
+            }
+            let node = &mut s["nodes"][t.id.as_str()];
             if node["phase"] != phase {
                 node["phase"] = json!(phase);
                 if phase != "Running" {

@@ -117,6 +117,8 @@ pub struct Script {
     outcomes: HashMap<String, Outcome>,
     prune_after: Option<Duration>,
     images: HashMap<String, (String, String)>,
+    /// Component → the architecture whose Build step fails in its Argo task.
+    failed_arches: HashMap<String, String>,
     prowjob_success: Option<Hook>,
     task_success: Option<OnTask>,
 }
@@ -137,6 +139,7 @@ impl Script {
             outcomes: HashMap::new(),
             prune_after: None,
             images: HashMap::new(),
+            failed_arches: HashMap::new(),
             prowjob_success: None,
             task_success: None,
         }
@@ -167,6 +170,18 @@ impl Script {
     pub fn fail(mut self, component: &str, message: &str) -> Self {
         self.outcomes.insert(component.into(), Outcome::Fail(message.into()));
         self
+    }
+
+    /// Argo tasks of `component` fail in the Build step of `arch` with `message` (the other
+    /// architectures' steps succeed); other controllers fail the run as [`Script::fail`] does.
+    pub fn fail_arch(mut self, component: &str, arch: &str, message: &str) -> Self {
+        self.failed_arches.insert(component.into(), arch.into());
+        self.fail(component, message)
+    }
+
+    /// The architecture whose step fails in `component`'s Argo task, if one was scripted.
+    pub(crate) fn failed_arch(&self, component: &str) -> Option<&str> {
+        self.failed_arches.get(component).map(String::as_str)
     }
 
     /// Runs of `component` time out when their duration is up.

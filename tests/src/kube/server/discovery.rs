@@ -55,6 +55,7 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool, bool)] = &[
     ("", "v1", "Secret", "secrets", true, false),
     ("", "v1", "ServiceAccount", "serviceaccounts", true, false),
     ("", "v1", "Namespace", "namespaces", false, true),
+    ("", "v1", "Node", "nodes", false, true),
     ("tekton.dev", "v1", "PipelineRun", "pipelineruns", true, true),
     ("tekton.dev", "v1", "TaskRun", "taskruns", true, true),
     ("argoproj.io", "v1alpha1", "Workflow", "workflows", true, false),
