@@ -8,6 +8,7 @@ mod image;
 mod info;
 mod manifests;
 mod memory;
+mod multiarch;
 mod reference;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ pub use manifests::{
     ImageStream, ManifestFile, ObjectReference, OperatorManifests, StreamMeta, StreamSpec, StreamTag,
 };
 pub use memory::MemoryRegistry;
+pub use multiarch::PlatformImage;
 pub use reference::{ImageRef, valid_tag};
 
 use crate::{Error, Result};
@@ -138,6 +140,9 @@ pub struct Assembled {
     pub unreferenced: Vec<String>,
     /// Tags pruned because nothing references or includes them.
     pub pruned: Vec<String>,
+    /// When the CVO image is a manifest list, the release is one too: its platform images.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformImage>,
 }
 
 /// `release-metadata`, with the fields in the order oc writes them.
@@ -357,24 +362,18 @@ pub async fn assemble(
         metadata: options.metadata.clone(),
     };
     let layer = release_layer(&pretty(&image_references)?, &pretty(&metadata)?, &files)?;
-    let config =
-        release_config(&base.config, &options.name, &base.manifest_digest, &layer.diff_id, &options.created)?;
-    let config_bytes = serde_json::to_vec(&config)
-        .map_err(|e| Error::new(crate::ErrorKind::Internal, "config").with_source(e))?;
-    let (manifest, media_type) = release_manifest(&base.manifest, &config_bytes, &layer)?;
-    let manifest_bytes = serde_json::to_vec(&manifest)
-        .map_err(|e| Error::new(crate::ErrorKind::Internal, "manifest").with_source(e))?;
-
     let target = match &options.to.tag {
         Some(_) => options.to.clone(),
         None => options.to.with_tag(&options.name.replace('+', "_")),
     };
-    for digest in image::layer_digests(&base.manifest) {
-        registry.mount_blob(&target, &base.tag.image, &digest).await?;
-    }
-    registry.push_blob(&target, layer.blob.clone(), &layer.digest).await?;
-    registry.push_blob(&target, config_bytes.clone(), &sha256(&config_bytes)).await?;
-    let digest = registry.push_manifest(&target, manifest_bytes, media_type).await?;
+    let base = multiarch::Base {
+        image: &base.tag.image,
+        manifest: &base.manifest,
+        config: &base.config,
+        manifest_digest: &base.manifest_digest,
+    };
+    let release = multiarch::Release { name: &options.name, created: &options.created, layer: &layer };
+    let (digest, platforms) = multiarch::push(registry, &target, &base, &release).await?;
     Ok(Assembled {
         image: target.to_string(),
         digest,
@@ -382,6 +381,7 @@ pub async fn assemble(
         manifests: files.into_iter().map(|f| f.name).collect(),
         unreferenced,
         pruned,
+        platforms,
     })
 }
 

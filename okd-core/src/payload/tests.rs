@@ -247,3 +247,81 @@ fn payload_tags_come_from_the_images_the_run_reported() {
     let err = tags_from_run(&plan, &status).expect_err("tool was not built");
     assert!(err.to_string().contains("tool"), "{err}");
 }
+
+/// A manifest list over `members` (tag → arch) of `repo`, stored under `tag`.
+fn list(registry: &MemoryRegistry, tag: &str, members: &[(&PayloadTag, &str)]) -> PayloadTag {
+    let manifests: Vec<_> = members
+        .iter()
+        .map(|(member, arch)| {
+            let digest = member.image.digest.clone().expect("by digest");
+            json!({"mediaType": media::DOCKER_MANIFEST, "size": 1, "digest": digest,
+                   "platform": {"architecture": arch, "os": "linux"}})
+        })
+        .collect();
+    let bytes = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": media::DOCKER_LIST,
+        "manifests": manifests.into_iter().chain([json!({"mediaType": media::OCI_MANIFEST, "size": 1,
+            "digest": "sha256:0000", "platform": {"architecture": "unknown", "os": "unknown"}})]).collect::<Vec<_>>(),
+    }))
+    .expect("json");
+    let at = ImageRef::parse(&format!("{REPO}:{tag}")).expect("ref");
+    let digest = registry.put_image(&at, vec![], bytes);
+    PayloadTag { name: tag.to_owned(), image: at.at_digest(&digest) }
+}
+
+#[tokio::test]
+async fn a_multi_arch_cvo_makes_a_manifest_listed_release_whose_references_keep_the_lists() {
+    let registry = MemoryRegistry::new();
+    let mut tags = release(&registry, "e1", "v1");
+    let operator = ("io.openshift.release.operator", "true");
+    let cvo_files = [("manifests/image-references", CVO_REFS)];
+    let arm = image(&registry, "cvo-arm64", &[operator], &cvo_files);
+    let amd = tags.iter().find(|t| t.name == BASE_TAG).expect("cvo").clone();
+    let cvo = list(&registry, "cvo-list", &[(&amd, "amd64"), (&arm, "arm64")]);
+    let cli_amd = tags.iter().find(|t| t.name == "cli").expect("cli").clone();
+    let cli = list(&registry, "cli-list", &[(&cli_amd, "amd64")]);
+    for t in &mut tags {
+        match t.name.as_str() {
+            BASE_TAG => t.image = cvo.image.clone(),
+            "cli" => t.image = cli.image.clone(),
+            _ => {}
+        }
+    }
+    let assembled = assemble(&registry, tags, &options("4.17.0-0.multi", &["cli"])).await.expect("assembles");
+
+    // The release is an index of one release image per linux platform of the CVO list.
+    let platforms: Vec<&str> = assembled.platforms.iter().map(|p| p.platform.as_str()).collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    let at = ImageRef::parse(&assembled.image).expect("ref");
+    let (bytes, digest) = registry.manifest(&at).await.expect("the tag");
+    assert_eq!(digest, assembled.digest, "the tag ends on the index");
+    let index: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(index["mediaType"], media::DOCKER_LIST);
+    assert_eq!(index["manifests"].as_array().expect("members").len(), 2);
+    for (member, base) in index["manifests"].as_array().expect("members").iter().zip([&amd, &arm]) {
+        let member_at = at.at_digest(member["digest"].as_str().expect("digest"));
+        let (bytes, _) = registry.manifest(&member_at).await.expect("a platform image");
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let (base_bytes, base_digest) = registry.manifest(&base.image).await.expect("base");
+        let base_manifest: serde_json::Value = serde_json::from_slice(&base_bytes).expect("json");
+        // That platform's CVO layers, then the release layer.
+        let layers = image::layer_digests(&manifest);
+        assert_eq!(layers[..2], image::layer_digests(&base_manifest)[..], "{member}");
+        assert_eq!(layers.len(), 3);
+        assert_eq!(member["size"].as_u64(), Some(bytes.len() as u64));
+        let config_digest = image::config_digest(&manifest).expect("config");
+        let config: serde_json::Value =
+            serde_json::from_slice(&registry.blob(&member_at, config_digest).await.expect("config"))
+                .expect("json");
+        assert_eq!(
+            config["config"]["Labels"]["io.openshift.release.base-image-digest"],
+            base_digest.as_str()
+        );
+    }
+    // Image references keep each input as given: a list stays a list (--keep-manifest-list).
+    let cli_ref = assembled.image_references.spec.tags.iter().find(|t| t.name == "cli").expect("cli");
+    assert_eq!(cli_ref.pull_spec(), Some(cli.image.to_string().as_str()));
+    // And it reads back through its amd64 member.
+    let info = read(&registry, &at.at_digest(&assembled.digest)).await.expect("reads back");
+    assert_eq!(info.name, "4.17.0-0.multi");
+}
