@@ -75,22 +75,27 @@ pub(crate) fn derive(
         return Ok(Derived { okd, args: BTreeMap::new(), verdicts: Vec::new() });
     };
     let desired = |r: &Resolution| r.member().and_then(member_ref).unwrap_or_else(|| r.resolved.clone());
-    let mut by_arg: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for r in &planned.stages {
+    // Every FROM that is a whole ARG counts, kept ones too: a build arg changes each use, so it
+    // serves only when all uses want the same image and at least one of them changes.
+    let mut by_arg: BTreeMap<&str, (Vec<String>, bool)> = BTreeMap::new();
+    for r in planned.stages.iter().filter(|r| r.kind == RefKind::From) {
+        let Some(name) = whole_variable(&r.original) else { continue };
         let value = desired(r);
-        if value != r.original
-            && r.kind == RefKind::From
-            && let Some(name) = whole_variable(&r.original)
-        {
-            by_arg.entry(name).or_default().push(value);
-        }
+        let changes = value != r.original;
+        let entry = by_arg.entry(name).or_default();
+        entry.0.push(if changes { value } else { r.expanded.clone() });
+        entry.1 |= changes;
     }
-    // An ARG that would have to carry two different images cannot be a build arg.
+    // Other uses of the ARG (`COPY --from=${X}`, `RUN --mount from=${X}`) would change too.
+    let used_elsewhere = |name: &str| {
+        planned.stages.iter().any(|r| r.kind != RefKind::From && r.original.contains(&format!("${{{name}}}")))
+    };
     let args: BTreeMap<String, String> = by_arg
         .into_iter()
-        .filter_map(|(name, values)| {
+        .filter_map(|(name, (values, changes))| {
             let first = values.first()?.clone();
-            values.iter().all(|v| *v == first).then(|| (name.to_owned(), first))
+            (changes && !used_elsewhere(name) && values.iter().all(|v| *v == first))
+                .then(|| (name.to_owned(), first))
         })
         .collect();
     let served_by_arg = |r: &Resolution| {

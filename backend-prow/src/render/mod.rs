@@ -287,15 +287,27 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
         // that stage reference too.
         let stage_texts: BTreeSet<&str> =
             planned.stages.iter().filter(|r| r.rule == Rule::Stage).map(|r| r.original.as_str()).collect();
+        // The Build API replaces the last FROM by position (`from`) before it matches `as`
+        // texts, so that FROM takes part in text matching only when nothing replaces it. Every
+        // other use of a text must want the same image, since the build replaces them alike.
+        let from_set = last_from.is_some_and(|l| target_of(&planned.stages[l]).is_some());
+        let mut outcomes: BTreeMap<&str, BTreeSet<Option<&Target>>> = BTreeMap::new();
         for (i, r) in planned.stages.iter().enumerate() {
-            let Some(target) = r.target.as_ref().filter(|_| !needs_nothing(r)) else {
+            let by_text = matches!(r.kind, RefKind::From | RefKind::CopyFrom) && r.rule != Rule::Stage;
+            if by_text && !(from_set && Some(i) == last_from) {
+                outcomes.entry(r.original.as_str()).or_default().insert(target_of(r));
+            }
+        }
+        for (i, r) in planned.stages.iter().enumerate() {
+            let Some(target) = target_of(r) else {
                 verdict(r, Verdict::Unchanged);
                 continue;
             };
-            if r.kind == RefKind::MountFrom {
+            if matches!(r.kind, RefKind::MountFrom | RefKind::AddFrom) {
                 verdict(r, Verdict::Cannot { why: Limit::KindNotReplaced });
                 warnings.push(warn(r.line, format!(
-                    "RUN --mount from={} is not replaced by OpenShift Builds (only FROM and COPY --from are); the CI build mounts it as written",
+                    "{} {} is not replaced by OpenShift Builds (only FROM and COPY --from are); the CI build uses it as written",
+                    kind_word(r),
                     r.original
                 )));
                 continue;
@@ -324,13 +336,10 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
                 )));
                 continue;
             }
-            if let Some(last) = last_from.map(|l| &planned.stages[l])
-                && last.original == r.original
-                && last.target.as_ref() != Some(target)
-            {
-                verdict(r, Verdict::Cannot { why: Limit::LastFromText });
+            if outcomes.get(r.original.as_str()).is_some_and(|o| o.len() > 1) {
+                verdict(r, Verdict::Cannot { why: Limit::AmbiguousText });
                 warnings.push(warn(r.line, format!(
-                    "'{}' is also the last FROM's text, which goes to another image; `inputs.as` would rewrite both, so this one is left as written",
+                    "'{}' is written more than once in this Dockerfile and the uses resolve to different images; `inputs.as` replaces every use of a text alike, so this one is left as written",
                     r.original
                 )));
                 continue;
@@ -359,6 +368,11 @@ impl<F: Fn(&str) -> bool> Mapper<'_, F> {
             build_args: planned.build_args.clone(),
         }
     }
+}
+
+/// What `r` must become, when the plan changes it.
+fn target_of(r: &Resolution) -> Option<&Target> {
+    r.target.as_ref().filter(|_| !needs_nothing(r))
 }
 
 fn kind_word(r: &Resolution) -> &'static str {

@@ -59,8 +59,6 @@ pub enum Limit {
     /// The same literal text (often an ARG-built one) resolves to different images at different
     /// uses, and the system replaces every use of a text alike.
     AmbiguousText,
-    /// The text equals the last FROM's, which goes to another image.
-    LastFromText,
     /// The system replaces only FROM and COPY --from (not ADD --from or RUN --mount from=).
     KindNotReplaced,
     /// The image is not one the system can take (ci-operator: not an app.ci ImageStream tag or a
@@ -78,7 +76,6 @@ impl Limit {
         match self {
             Limit::StageName => "stage-name",
             Limit::AmbiguousText => "ambiguous-text",
-            Limit::LastFromText => "last-from-text",
             Limit::KindNotReplaced => "kind-not-replaced",
             Limit::NotImageStreamTag => "not-image-stream-tag",
             Limit::NotGitSource => "not-git-source",
