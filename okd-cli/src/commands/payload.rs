@@ -110,6 +110,10 @@ fn assembled_table(a: &Assembled) -> String {
         a.image_references.spec.tags.len(),
         a.manifests.len()
     );
+    if !a.platforms.is_empty() {
+        let list: Vec<String> = a.platforms.iter().map(|p| format!("{} {}", p.platform, p.digest)).collect();
+        text.push_str(&format!("  a manifest list of {} platform images: {}\n", list.len(), list.join(", ")));
+    }
     if !a.unreferenced.is_empty() {
         text.push_str(&format!(
             "  kept although no operator references them (oc adm release new would prune them): {}\n",
