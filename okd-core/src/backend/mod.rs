@@ -17,7 +17,8 @@ use serde::Serialize;
 
 pub use capabilities::{Approach, Capabilities, TriggerModel};
 pub use events::{
-    ArchResult, BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState, RunStatus,
+    ArchResult, BuildEvent, ComponentResult, EventKind, EventSink, Outcome, RunId, RunReport, RunState,
+    RunStatus,
 };
 pub use skeleton::Skeleton;
 pub use verdict::{
