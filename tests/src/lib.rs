@@ -12,6 +12,7 @@
 
 pub mod conformance;
 pub mod engine;
+pub mod fuzz;
 pub mod github;
 pub mod kube;
 pub mod memory;
@@ -19,3 +20,4 @@ pub mod prow;
 pub mod repos;
 pub mod schema;
 pub mod synthetic;
+pub mod verdicts;
