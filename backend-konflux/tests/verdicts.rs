@@ -14,7 +14,10 @@ use okd_core::{
     backend::{ArtifactKind, BackendPlan, Mechanism, Verdict},
     dockerfile::RefKind,
 };
-use okd_tests::verdicts::backend_plan;
+use okd_tests::verdicts::{
+    CHANGED, UNCHANGED, assert_one_verdict_per_resolution, assert_verdicts, backend_plan, native, rows,
+    unchanged_rows,
+};
 
 async fn konflux() -> BackendPlan {
     backend_plan(backend_konflux::konflux, &[]).await
@@ -25,91 +28,9 @@ async fn doozer_konflux() -> BackendPlan {
         .await
 }
 
-type Row = (&'static str, u32, RefKind, Verdict);
-
-fn native(how: Mechanism) -> Verdict {
-    Verdict::Native { how }
-}
-
-/// Asserts the verdict of each row: exactly one verdict at that component, line and kind, and
-/// the one expected. Every mismatch is listed, not only the first.
-fn assert_verdicts(plan: &BackendPlan, rows: &[Row]) {
-    let mut wrong = Vec::new();
-    for (component, line, kind, expected) in rows {
-        let found: Vec<&Verdict> = plan
-            .verdicts
-            .iter()
-            .filter(|v| v.component == *component && v.line == *line && v.kind == *kind)
-            .map(|v| &v.verdict)
-            .collect();
-        if found != [expected] {
-            wrong.push(format!(
-                "{component} line {line} {kind:?}: expected {}, got {:?}",
-                expected.describe(),
-                found.iter().map(|v| v.describe()).collect::<Vec<_>>()
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "{}: wrong verdicts:\n{}", plan.backend, wrong.join("\n"));
-}
-
-/// One verdict per resolution of every component, in the resolution's order, naming its line,
-/// kind and text: the comparison table has no holes and no extras.
-fn assert_one_verdict_per_resolution(plan: &BackendPlan) {
-    let core = &plan.core;
-    let refs: usize = core.components.iter().map(|c| c.stages.len()).sum();
-    assert_eq!(plan.verdicts.len(), refs, "{}: {:#?}", plan.backend, plan.verdicts);
-    for c in &core.components {
-        let verdicts: Vec<(u32, RefKind, &str)> = plan
-            .verdicts
-            .iter()
-            .filter(|v| v.component == c.name)
-            .map(|v| (v.line, v.kind, v.original.as_str()))
-            .collect();
-        let stages: Vec<(u32, RefKind, &str)> =
-            c.stages.iter().map(|r| (r.line, r.kind, r.original.as_str())).collect();
-        assert_eq!(verdicts, stages, "{}: {}", plan.backend, c.name);
-    }
-    // Every read component has references, so the check above is not vacuous.
-    for c in core.components.iter().filter(|c| c.name != "unread") {
-        assert!(!c.stages.is_empty(), "{} was not read", c.name);
-    }
-    assert!(core.component("unread").unwrap().stages.is_empty());
-}
-
-/// `verdict` for each of `refs`.
-fn rows(refs: &[(&'static str, u32, RefKind)], verdict: &Verdict) -> Vec<Row> {
-    refs.iter().map(|&(c, line, kind)| (c, line, kind, verdict.clone())).collect()
-}
-
 fn fork() -> Verdict {
     Verdict::Fork { path: "Dockerfile.okd".into() }
 }
-
-/// Every reference the plan changes, whatever the other systems can say of it.
-const CHANGED: &[(&str, u32, RefKind)] = &[
-    ("base", 1, RefKind::From),
-    ("plain", 1, RefKind::From),
-    ("plain", 3, RefKind::From),
-    ("args", 3, RefKind::From),
-    ("args", 5, RefKind::From),
-    ("stage-name", 2, RefKind::CopyFrom),
-    ("ambiguous", 2, RefKind::From),
-    ("ambiguous", 4, RefKind::From),
-    ("ambiguous", 6, RefKind::From),
-    ("redefined", 2, RefKind::From),
-    ("redefined", 5, RefKind::From),
-    ("last-from-text", 1, RefKind::From),
-    ("last-from-text", 3, RefKind::From),
-    ("mounts", 2, RefKind::MountFrom),
-    ("mounts", 3, RefKind::AddFrom),
-    ("mounts", 4, RefKind::CopyFrom),
-    ("not-stream", 1, RefKind::From),
-    ("not-stream", 3, RefKind::From),
-    ("arg-shared", 4, RefKind::From),
-    ("path-source", 1, RefKind::From),
-    ("path-source", 3, RefKind::From),
-];
 
 #[tokio::test]
 async fn the_last_from_to_a_member_or_a_stream_image_needs_a_fork() {
@@ -215,36 +136,6 @@ async fn fork_verdicts_name_the_forked_files() {
         .map(|v| v.component.as_str())
         .collect();
     assert_eq!(forked, with_fork_verdict);
-}
-
-/// Stage references, `scratch` and images the plan keeps: nothing to replace.
-const UNCHANGED: &[(&str, u32, RefKind)] = &[
-    ("builder", 1, RefKind::From),
-    ("plain", 4, RefKind::CopyFrom),
-    ("plain", 5, RefKind::CopyFrom),
-    ("args", 6, RefKind::CopyFrom),
-    ("stage-name", 1, RefKind::From),
-    ("stage-name", 3, RefKind::From),
-    ("stage-name", 4, RefKind::From),
-    ("stage-name", 5, RefKind::CopyFrom),
-    ("stage-name", 6, RefKind::From),
-    ("ambiguous", 7, RefKind::CopyFrom),
-    ("ambiguous", 8, RefKind::CopyFrom),
-    ("redefined", 6, RefKind::From),
-    ("redefined", 7, RefKind::CopyFrom),
-    ("redefined", 8, RefKind::CopyFrom),
-    ("last-from-text", 4, RefKind::CopyFrom),
-    ("mounts", 1, RefKind::From),
-    ("mounts", 5, RefKind::From),
-    ("not-stream", 4, RefKind::CopyFrom),
-    ("arg-shared", 2, RefKind::From),
-    ("arg-shared", 5, RefKind::CopyFrom),
-    ("path-source", 4, RefKind::CopyFrom),
-    ("path-source", 5, RefKind::CopyFrom),
-];
-
-fn unchanged_rows() -> Vec<Row> {
-    UNCHANGED.iter().map(|&(c, line, kind)| (c, line, kind, Verdict::Unchanged)).collect()
 }
 
 #[tokio::test]
