@@ -32,8 +32,8 @@ pub fn okd(dir: &Path, command_line: &str) -> Output {
         .unwrap_or_else(|| panic!("okd {command_line} did not finish within {TIMEOUT:?}"))
 }
 
-/// Like [`okd`], but `None` (after killing it) if okd runs longer than `timeout`. Meant for
-/// short outputs: okd could block on a full pipe while it is polled.
+/// Like [`okd`], but `None` (after killing it) if okd runs longer than `timeout`; its output
+/// is read as it comes.
 pub fn okd_within(dir: &Path, command_line: &str, timeout: Duration) -> Option<Output> {
     let root = dir.to_str().expect("a UTF-8 tempdir");
     let args: Vec<String> = command_line.split_whitespace().map(|a| a.replace("{dir}", root)).collect();
@@ -50,10 +50,25 @@ pub fn okd_within(dir: &Path, command_line: &str, timeout: Duration) -> Option<O
         .stderr(Stdio::piped())
         .spawn()
         .expect("run the okd binary");
+    // Both pipes are drained while okd runs: a child writing more than a pipe holds (the
+    // warnings of a 250-component release) would otherwise block until the timeout.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     let start = Instant::now();
     while start.elapsed() < timeout {
-        if child.try_wait().expect("wait for okd").is_some() {
-            return Some(child.wait_with_output().expect("collect okd's output"));
+        if let Some(status) = child.try_wait().expect("wait for okd") {
+            let stdout = stdout.join().expect("read okd's stdout");
+            let stderr = stderr.join().expect("read okd's stderr");
+            return Some(Output { status, stdout, stderr });
         }
         std::thread::sleep(Duration::from_millis(2));
     }
