@@ -561,14 +561,33 @@ pub struct Options {
     pub known: Vec<Known>,
 }
 
-/// A crash already known: a panic whose message contains `pattern` is the one regression test
-/// `test` reproduces.
+/// A crash already known: a panic whose message contains `pattern`, on an input that starts
+/// with `input_prefix`, is the one regression test `test` reproduces.
 #[derive(Debug, Clone, Copy)]
 pub struct Known {
     /// Text of the panic message that identifies the crash.
     pub pattern: &'static str,
+    /// How the input starts ("" for any input).
+    pub input_prefix: &'static str,
     /// The regression test (in tests/tests/fuzz.rs) that reproduces it.
     pub test: &'static str,
+}
+
+impl Known {
+    /// A crash known by its message alone.
+    pub const fn new(pattern: &'static str, test: &'static str) -> Self {
+        Known { pattern, input_prefix: "", test }
+    }
+
+    /// Only on inputs that start with `prefix`.
+    pub const fn input_starts_with(self, prefix: &'static str) -> Self {
+        Known { input_prefix: prefix, ..self }
+    }
+
+    /// Whether a panic with `message` on `input` is this crash.
+    pub fn matches(&self, message: &str, input: &str) -> bool {
+        message.contains(self.pattern) && input.starts_with(self.input_prefix)
+    }
 }
 
 impl Options {
@@ -825,7 +844,7 @@ pub fn run_with(
             Ok(false) => {}
             Err(crash) => {
                 let key = crash.key();
-                if let Some(known) = options.known.iter().find(|k| crash.message.contains(k.pattern)) {
+                if let Some(known) = options.known.iter().find(|k| k.matches(&crash.message, &input)) {
                     *report.known.entry(known.test).or_default() += 1;
                 } else if !seen.insert(key.clone()) || report.crashes.len() >= options.max_crashes {
                     report.repeats += 1;

@@ -242,7 +242,7 @@ fn fuzz_dockerfile_for(budget: Duration) {
     let seeds = dockerfile_seeds();
     let releases = plan_releases();
     let report = fuzz::run_with(
-        &Options::new("dockerfile", budget),
+        &Options { known: KNOWN_DOCKERFILE.to_vec(), ..Options::new("dockerfile", budget) },
         &seeds,
         DOCKERFILE_DICT,
         dockerfile_check(&releases),
@@ -828,29 +828,31 @@ fn a_panic_is_caught_saved_and_minimized() {
 /// The crashes above, for the targets' `Options::known`: a run counts them instead of failing
 /// while their regression tests are ignored.
 /// (First match wins.)
+const KNOWN_DOCKERFILE: &[fuzz::Known] = &[fuzz::Known::new(
+    "property: the rewritten Dockerfile parses again",
+    "regression_dockerfile_two_byte_order_marks_shift_every_span",
+)
+.input_starts_with("\u{feff}\u{feff}")];
 const KNOWN_MANIFEST: &[fuzz::Known] = &[
-    fuzz::Known { pattern: "unknown field `", test: "regression_manifest_an_unknown_key_is_quoted_whole" },
-    fuzz::Known {
-        pattern: "property: an error line is at most",
-        test: "regression_manifest_a_value_in_a_validation_error_is_quoted_whole",
-    },
+    fuzz::Known::new("unknown field `", "regression_manifest_an_unknown_key_is_quoted_whole"),
+    fuzz::Known::new(
+        "property: an error line is at most",
+        "regression_manifest_a_value_in_a_validation_error_is_quoted_whole",
+    ),
 ];
 const KNOWN_DOOZER: &[fuzz::Known] = &[
-    fuzz::Known { pattern: "release name '", test: "regression_doozer_a_group_name_that_is_no_release_name" },
-    fuzz::Known {
-        pattern: "an empty arches list builds nothing",
-        test: "regression_doozer_a_group_without_a_known_arch",
-    },
+    fuzz::Known::new("release name '", "regression_doozer_a_group_name_that_is_no_release_name"),
+    fuzz::Known::new("an empty arches list builds nothing", "regression_doozer_a_group_without_a_known_arch"),
+    fuzz::Known::new("stream name '", "regression_doozer_stream_names_and_images_are_not_checked"),
+    fuzz::Known::new("has spaces", "regression_doozer_stream_names_and_images_are_not_checked"),
 ];
 const KNOWN_TEKTON: &[fuzz::Known] = &[
-    fuzz::Known {
-        pattern: "is declared twice",
-        test: "regression_tekton_labels_that_differ_in_case_make_one_component_twice",
-    },
-    fuzz::Known {
-        pattern: "output repository '",
-        test: "regression_tekton_an_output_image_that_is_no_repository_path",
-    },
+    fuzz::Known::new(
+        "is declared twice",
+        "regression_tekton_labels_that_differ_in_case_make_one_component_twice",
+    ),
+    fuzz::Known::new("output repository '", "regression_tekton_an_output_image_that_is_no_repository_path"),
+    fuzz::Known::new("dockerfile is empty", "regression_tekton_an_empty_dockerfile_param"),
 ];
 
 /// Found by `fuzz_manifest` (seed 0xa1f6d4953bacabe4, iteration 31: a key of 170 U+FEFF
@@ -952,6 +954,58 @@ fn regression_tekton_an_output_image_that_is_no_repository_path() {
         "value: quay.io/redhat-user-workloads/fuzz-tenant/fuzz-operator-4-20:{{revision}}",
         "value: R",
     );
+    let root = trees.put(index, &text);
+    tekton_import(&root);
+}
+
+/// Found by `fuzz_dockerfile_long` (seed 0x585dd269ed838a0b, iterations 88086 and 327628).
+/// okd_core::dockerfile's `parse` (okd-core/src/dockerfile/parse.rs:19-24) skips one byte order
+/// mark and shifts spans back by its 3 bytes, but parse-dockerfile skips a second one itself
+/// (parse-dockerfile 0.1.9 lib.rs:1004), so with two every span is 3 bytes early: `raw` is the
+/// wrong text and the plan's rewrite splices the new image into the FROM keyword
+/// (`FRreg:5000/okd/fuzz:base...`). BuildKit strips one BOM only; the second makes the first
+/// instruction unknown.
+#[test]
+#[ignore = "crash found by fuzzing: two leading byte order marks shift every span by 3 bytes"]
+fn regression_dockerfile_two_byte_order_marks_shift_every_span() {
+    let text = "\u{feff}\u{feff}FROM r\n";
+    if let Ok(parsed) = dockerfile::parse(Path::new("Dockerfile"), text, &BTreeMap::new()) {
+        assert_eq!(parsed.refs[0].raw, "r", "the FROM reference's span: {:?}", parsed.refs[0].span);
+    }
+    let releases = plan_releases();
+    let mut check = dockerfile_check(&releases);
+    check(0, text);
+    check(0, "\u{feff}\u{feff}FROM --RM rop AS u");
+}
+
+/// Found by `fuzz_doozer_long` (seed 0x28d8b878a15d87fa, iterations 587 and 2735: streams.yml
+/// with `image: r }` and a stream named `:rhel-9-golang`). okd_core::doozer's `load_streams`
+/// (okd-core/src/doozer/mod.rs:276-290) takes stream names and images as written, and the
+/// manifest refuses both ("stream name ':x' is not valid", "image 'r }' has spaces"): an
+/// Internal error.
+#[test]
+#[ignore = "crash found by fuzzing: stream names and images from streams.yml are not checked (Internal error)"]
+fn regression_doozer_stream_names_and_images_are_not_checked() {
+    // The stream is used through its alias rhel-9-golang-{GO_LATEST}.
+    doozer_case("streams.yml", &STREAMS.replace("rhel-9-golang:\n", "\":rhel-9-golang\":\n"));
+    doozer_case(
+        "streams.yml",
+        &STREAMS.replace("image: quay.io/centos/centos:stream9", "image: quay.io/a b"),
+    );
+}
+
+/// Found by `fuzz_tekton_long` (seed 0x369651a22544c468, iteration 751: lvm-operator's push run
+/// with `- name: dockerfile` and no value). backend-konflux's import (src/import/parse.rs:234)
+/// takes the param's text, "" for a missing value, as the Dockerfile, and the manifest refuses
+/// it ("dockerfile is empty"): an Internal error.
+#[test]
+#[ignore = "crash found by fuzzing: a dockerfile param without a value gives an Internal error"]
+fn regression_tekton_an_empty_dockerfile_param() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut trees = tekton_trees(tmp.path());
+    let index = trees.files.iter().position(|f| f.1.ends_with("fuzz-operator-4-20-push.yaml")).unwrap();
+    let text = TEKTON_PUSH
+        .replace("  - name: dockerfile\n    value: /bundle/Dockerfile.ocp\n", "  - name: dockerfile\n");
     let root = trees.put(index, &text);
     tekton_import(&root);
 }
