@@ -40,7 +40,10 @@ pub fn payload_pipeline_info() -> BackendInfo {
         name: PAYLOAD_PIPELINE,
         summary: "okd-payload-pipeline: Argo Workflows driving OpenShift Builds (or Shipwright) in one cluster",
         maturity: Maturity::Working,
+        // multi_arch: one Build per arch with its nodeSelector, a manifest list, per-arch
+        // results and a missing-node check (tests/multi_arch.rs).
         capabilities: Capabilities::NONE
+            .multi_arch(true)
             .only_if_changed(true)
             .cancel(true)
             .status_after_restart(true)

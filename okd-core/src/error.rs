@@ -156,12 +156,14 @@ impl Error {
 
     /// Invalid input at a location, with a hint that says how to fix it.
     pub fn invalid_at(location: Location, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Error::new(ErrorKind::InvalidInput, message).with_location(location).with_help(help)
+        Error::new(ErrorKind::InvalidInput, clip_quotes(&message.into()))
+            .with_location(location)
+            .with_help(help)
     }
 
     /// Invalid input with no better place to point at than a file.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::InvalidInput, message)
+        Error::new(ErrorKind::InvalidInput, clip_quotes(&message.into()))
     }
 
     /// An operation that the backend does not do yet.
@@ -322,5 +324,62 @@ impl fmt::Display for Warning {
             0 => write!(f, "{}: {}", self.file.display(), self.message),
             line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
         }
+    }
+}
+
+/// The longest quoted value an input error repeats; longer ones are cut with `…`.
+pub const MAX_QUOTED: usize = 80;
+
+/// `message` with every quoted run (between `'...'` or `` `...` ``) longer than [`MAX_QUOTED`]
+/// characters cut: an input error repeats what the user wrote, and a 100 MB string (or a key of
+/// 400 characters) must not become the message. The location already points at the whole text.
+pub fn clip_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    // The open quote and how many characters it holds so far. A quote opens only where a
+    // quotation can start (after a space or an opening bracket), so the apostrophe of
+    // "component's" is text.
+    let mut quote: Option<(char, usize)> = None;
+    let mut previous: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some((q, _)) if c == q => {
+                out.push(c);
+                quote = None;
+            }
+            Some((q, n)) => {
+                if n < MAX_QUOTED {
+                    out.push(c);
+                } else if n == MAX_QUOTED {
+                    out.push('…');
+                }
+                quote = Some((q, n + 1));
+            }
+            None => {
+                out.push(c);
+                let opens = previous.is_none_or(|p| p.is_whitespace() || "([{=:,".contains(p));
+                if (c == '\'' || c == '`') && opens {
+                    quote = Some((c, 0));
+                }
+            }
+        }
+        previous = Some(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_values_are_cut_and_prose_is_not() {
+        let long = "k".repeat(400);
+        let clipped = clip_quotes(&format!("unknown field `{long}`, expected one of `name`"));
+        assert_eq!(clipped, format!("unknown field `{}…`, expected one of `name`", "k".repeat(MAX_QUOTED)));
+        let prose = format!("the component's Dockerfile {} can't be read", "x".repeat(200));
+        assert_eq!(clip_quotes(&prose), prose, "apostrophes in words open no quote");
+        assert_eq!(clip_quotes("release name '/' is not valid"), "release name '/' is not valid");
+        let e = Error::invalid(format!("component name '{long}' is not valid"));
+        assert!(e.to_string().chars().count() < 150, "{e}");
     }
 }

@@ -17,6 +17,15 @@ pub(super) fn parse(path: &Path, text: &str, build_args: &BTreeMap<String, Strin
     // parse-dockerfile skips a UTF-8 byte order mark and reports spans relative to the text
     // after it; `base` shifts them back so that spans index the text we were given.
     let base = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    // BuildKit strips one mark; a second is part of the first instruction, which it then does
+    // not know. (parse-dockerfile would skip it too and shift every span.)
+    if text[base..].starts_with('\u{feff}') {
+        return Err(Error::invalid_at(
+            crate::Location::new(path, 1, 1),
+            "the Dockerfile starts with two byte order marks (U+FEFF); a build reads the second as part of the first instruction",
+            "remove the extra byte order mark at the start of the file",
+        ));
+    }
     let lines = LineIndex::new(text, base);
     // The parser sees what BuildKit reads: here-documents blanked wherever BuildKit finds them,
     // empty exec forms accepted (see `compat`); offsets are unchanged.
