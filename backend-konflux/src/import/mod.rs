@@ -21,7 +21,7 @@ use okd_core::{
 use serde::Serialize;
 
 use crate::names::dns_label;
-use parse::Found;
+use parse::{Found, clip};
 
 /// A component the import produced.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -131,13 +131,17 @@ pub fn import_tekton(dir: &Path) -> Result<TektonImport> {
             ));
     }
     let pipelineruns = runs.len();
+    // Runs are grouped by the component name they make, not by the label as written: Konflux
+    // component names are DNS-1123 labels, so labels that differ only in case or in characters
+    // a label cannot hold name the same component.
     let mut order: Vec<String> = Vec::new();
     let mut by_component: BTreeMap<String, Vec<Found>> = BTreeMap::new();
     for run in runs {
-        if !by_component.contains_key(&run.component) {
-            order.push(run.component.clone());
+        let name = component_name(&run.component);
+        if !by_component.contains_key(&name) {
+            order.push(name.clone());
         }
-        by_component.entry(run.component.clone()).or_default().push(run);
+        by_component.entry(name).or_default().push(run);
     }
     let mut warnings = Vec::new();
     let mut components = Vec::new();
@@ -182,15 +186,40 @@ struct Merged {
     from: (PathBuf, u32),
 }
 
-/// `found` is not empty.
+/// The component name a component label makes: the label when it is a DNS-1123 label, else
+/// [`dns_label`] of it.
+fn component_name(label: &str) -> String {
+    if is_dns1123_label(label) { label.to_owned() } else { dns_label(label) }
+}
+
+/// `found` is not empty; `name` is the [`component_name`] of every run's label.
 fn merge(name: &str, mut found: Vec<Found>, warnings: &mut Vec<Warning>) -> Merged {
-    let on_push = format!("{name}-on-push");
-    found.sort_by_key(|f| (f.trigger, f.name != on_push, f.file.clone()));
+    found.sort_by_key(|f| (f.trigger, f.name != format!("{}-on-push", f.component), f.file.clone()));
     let primary = found.remove(0);
     let mut seen: Vec<String> = primary.warnings.iter().map(|w| w.message.clone()).collect();
     warnings.extend(primary.warnings.iter().cloned());
     let warn_at = |f: &Found, message: String| Warning { file: f.file.clone(), line: f.line, message };
+    if primary.component != name {
+        let message = if primary.component.trim().is_empty() {
+            format!("no component label and no PipelineRun name; the component is named {name}")
+        } else {
+            format!("component {} is not a DNS-1123 label; it becomes {name}", clip(&primary.component))
+        };
+        warnings.push(Warning { file: primary.file.clone(), line: primary.component_line, message });
+    }
     for other in &found {
+        if other.component != primary.component {
+            warnings.push(Warning {
+                file: other.file.clone(),
+                line: other.component_line,
+                message: format!(
+                    "component label {} differs from {} ({}) only in spelling; both name Konflux component {name}, so their runs are merged",
+                    clip(&other.component),
+                    clip(&primary.component),
+                    primary.file.display()
+                ),
+            });
+        }
         if other.trigger == primary.trigger {
             warnings.push(warn_at(
                 other,
@@ -232,7 +261,7 @@ fn merge(name: &str, mut found: Vec<Found>, warnings: &mut Vec<Warning>) -> Merg
     }
     let url = primary.url.clone().or_else(|| found.iter().find_map(|f| f.url.clone())).unwrap_or_else(|| {
         let guess = guess_url(&primary.file, name);
-        warnings.push(warn_at(&primary, format!("no build.appstudio.openshift.io/repo annotation or literal git-url; the source is taken to be {guess}")));
+        warnings.push(warn_at(&primary, format!("no build.appstudio.openshift.io/repo annotation or literal git-url with a value; the source is taken to be {guess}")));
         guess
     });
     let branch =
@@ -243,19 +272,11 @@ fn merge(name: &str, mut found: Vec<Found>, warnings: &mut Vec<Warning>) -> Merg
             ));
             "main".to_owned()
         });
-    let component = if is_dns1123_label(name) {
-        name.to_owned()
-    } else {
-        let fixed = dns_label(name);
-        warnings
-            .push(warn_at(&primary, format!("component {name} is not a DNS-1123 label; it becomes {fixed}")));
-        fixed
-    };
     let mut files: Vec<PathBuf> =
         std::iter::once(primary.file.clone()).chain(found.iter().map(|f| f.file.clone())).collect();
     files.dedup();
     Merged {
-        name: component,
+        name: name.to_owned(),
         application: primary.application.clone(),
         url,
         branch,
@@ -323,13 +344,30 @@ fn output(components: &[Merged], warnings: &mut Vec<Warning>) -> (String, String
             });
         }
     }
+    // The same rule as image references: the first element is a registry when it looks like a
+    // host, and a registry alone (`localhost:5000/<component>`) leaves no repository.
+    let is_host = |s: &str| s.contains(['.', ':']) || s == "localhost";
     let (registry, repository) = match chosen.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
-            (host.to_owned(), rest.to_owned())
-        }
+        Some((host, rest)) if is_host(host) => (host.to_owned(), rest.to_owned()),
+        None if is_host(&chosen) => (chosen.clone(), String::new()),
         _ => ("docker.io".to_owned(), chosen.clone()),
     };
-    let repository = if repository.is_empty() { "imported".to_owned() } else { repository };
+    let repository = if repository.is_empty() {
+        let with_image = components.iter().filter(|c| c.image_repo.is_some());
+        if let Some(c) = with_image.zip(&bases).find(|(_, b)| **b == chosen).map(|(c, _)| c) {
+            warnings.push(Warning {
+                file: c.from.0.clone(),
+                line: c.from.1,
+                message: format!(
+                    "component {} pushes to {registry} without a repository path; the manifest's output is {registry}/imported",
+                    c.name
+                ),
+            });
+        }
+        "imported".to_owned()
+    } else {
+        repository
+    };
     (registry, repository)
 }
 

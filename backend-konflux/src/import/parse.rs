@@ -3,10 +3,10 @@
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
+    path::{Component as PathPart, Path, PathBuf},
 };
 
-use okd_core::{Error, Location, Result, doozer::Warning};
+use okd_core::{Error, Location, Result, doozer::Warning, payload::ImageRef};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -65,7 +65,10 @@ pub(super) struct Found {
     pub(super) line: u32,
     pub(super) name: String,
     pub(super) trigger: Trigger,
+    /// The component label as written (or the name without its `-on-push` suffix).
     pub(super) component: String,
+    /// The line of the component label (the name's line when there is none).
+    pub(super) component_line: u32,
     pub(super) application: Option<String>,
     pub(super) url: Option<String>,
     pub(super) branch: Option<String>,
@@ -189,6 +192,7 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
     let name_line = meta.and_then(|m| m.name.as_ref()).map_or(1, line);
     let name = meta.and_then(|m| m.name.as_ref()).map(|n| n.value.clone()).unwrap_or_default();
     let label = |k: &str| meta.and_then(|m| m.labels.get(k)).map(|v| text_of(&v.value));
+    let label_line = |k: &str| meta.and_then(|m| m.labels.get(k)).map(line);
     let annotations = meta.map(|m| &m.annotations);
     let annotation = |k: &str| annotations.and_then(|a| a.get(k));
     let cel =
@@ -204,17 +208,26 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
     let component = label("appstudio.openshift.io/component")
         .or_else(|| label("build.konflux-ci.dev/component"))
         .unwrap_or_else(|| name.trim_end_matches("-on-push").trim_end_matches("-on-pull-request").to_owned());
-    let mut branch = cel.as_ref().and_then(|(c, _)| cel_branch(c));
+    let component_line = label_line("appstudio.openshift.io/component")
+        .or_else(|| label_line("build.konflux-ci.dev/component"))
+        .unwrap_or(name_line);
+    // An empty branch or URL says nothing: the merge falls back (with a warning) as when there
+    // is none.
+    let said = |s: &String| !s.trim().is_empty();
+    let mut branch = cel.as_ref().and_then(|(c, _)| cel_branch(c)).filter(said);
     if branch.is_none()
         && let Some(b) = annotation("pipelinesascode.tekton.dev/on-target-branch")
     {
         branch = Some(
             text_of(&b.value).trim_matches(['[', ']', ' ']).split(',').next().unwrap_or("").trim().to_owned(),
-        );
+        )
+        .filter(said);
     }
     let repo_annotation =
         annotation("build.appstudio.openshift.io/repo").or_else(|| annotation("build.konflux-ci.dev/repo"));
-    let mut url = repo_annotation.map(|r| text_of(&r.value).split('?').next().unwrap_or_default().to_owned());
+    let mut url = repo_annotation
+        .map(|r| text_of(&r.value).split('?').next().unwrap_or_default().to_owned())
+        .filter(said);
     let mut params: BTreeMap<String, (Value, u32)> = BTreeMap::new();
     if let Some(spec) = &raw.spec {
         for p in &spec.params {
@@ -225,19 +238,43 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
     if let Some((value, _)) = params.get("git-url")
         && let Value::String(s) = value
         && !s.contains("{{")
+        && said(s)
     {
         url = Some(s.clone());
     }
     let generated: Vec<String> = annotation(GENERATED_ARGS_ANNOTATION)
         .map(|a| text_of(&a.value).split(',').map(str::to_owned).collect())
         .unwrap_or_default();
-    let mut dockerfile =
-        params.get("dockerfile").map_or_else(|| "Dockerfile".to_owned(), |(v, _)| text_of(v));
-    if let Some(own) = annotation(SOURCE_DOCKERFILE_ANNOTATION) {
-        dockerfile = text_of(&own.value);
+    // Where the Dockerfile is said (the param, or okd-build's own annotation), and what.
+    let (mut dockerfile, dockerfile_at, dockerfile_from) = match annotation(SOURCE_DOCKERFILE_ANNOTATION) {
+        Some(own) => (
+            text_of(&own.value),
+            key_line(text, line(own), SOURCE_DOCKERFILE_ANNOTATION),
+            format!("annotation {SOURCE_DOCKERFILE_ANNOTATION}"),
+        ),
+        None => match params.get("dockerfile") {
+            Some((v, at)) => (text_of(v), *at, "param dockerfile".to_owned()),
+            None => ("Dockerfile".to_owned(), name_line, "dockerfile".to_owned()),
+        },
+    };
+    let dockerfile_given = dockerfile.clone();
+    if dockerfile.trim().is_empty() {
+        warn(dockerfile_at, format!("{dockerfile_from} has no value; the default Dockerfile is used"));
+        dockerfile = "Dockerfile".into();
     }
     let mut context = params.get("path-context").map_or_else(|| ".".to_owned(), |(v, _)| text_of(v));
     if context.is_empty() {
+        context = ".".into();
+    }
+    if !stays_inside(&context) {
+        let at = params.get("path-context").map_or(name_line, |(_, l)| *l);
+        warn(
+            at,
+            format!(
+                "path-context {} is not a folder inside the repository; the context becomes the repository root",
+                clip(&context)
+            ),
+        );
         context = ".".into();
     }
     if let Some(rooted) = dockerfile.strip_prefix('/') {
@@ -251,9 +288,8 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
         match relative {
             Some(r) => dockerfile = r,
             None => {
-                let at = params.get("dockerfile").map_or(name_line, |(_, l)| *l);
                 warn(
-                    at,
+                    dockerfile_at,
                     format!(
                         "dockerfile {dockerfile} is outside path-context {context}; the context becomes the repository root"
                     ),
@@ -262,6 +298,17 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
                 dockerfile = rooted.to_owned();
             }
         }
+    }
+    if !stays_inside(&dockerfile) {
+        warn(
+            dockerfile_at,
+            format!(
+                "{dockerfile_from} {} names no file inside path-context {}; the default Dockerfile is used",
+                clip(&dockerfile_given),
+                clip(&context)
+            ),
+        );
+        dockerfile = "Dockerfile".into();
     }
     if let Some((c, at)) = &cel
         && cel_has_more(c)
@@ -283,7 +330,19 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
         match key.as_str() {
             "git-url" | "revision" | "dockerfile" | "path-context" => {}
             "image-expires-after" if trigger == Trigger::PullRequest => {}
-            "output-image" => image_repo = Some(output_repository(&text_of(value))),
+            "output-image" => {
+                let image = text_of(value);
+                match output_repository(&image) {
+                    Ok(repo) => image_repo = Some(repo),
+                    Err(why) => warn(
+                        *at,
+                        format!(
+                            "output-image {} is not an image repository ({why}); it is not used for the manifest's output",
+                            clip(&image)
+                        ),
+                    ),
+                }
+            }
             "build-args" => {
                 for entry in value.as_array().into_iter().flatten().map(text_of) {
                     match entry.split_once('=') {
@@ -337,6 +396,7 @@ fn read_run(file: &Path, text: &str, raw: &RawDoc, doc: &Value, repo_root: Optio
         name,
         trigger,
         component,
+        component_line,
         application: label("appstudio.openshift.io/application"),
         url,
         branch,
@@ -364,9 +424,49 @@ fn platform_arches(value: &Value, at: u32, warn: &mut impl FnMut(u32, String)) -
     arches
 }
 
-/// `quay.io/x/y:{{revision}}` -> `quay.io/x/y`.
-fn output_repository(image: &str) -> String {
-    crate::names::image_repository(image).to_owned()
+/// `quay.io/x/y:{{revision}}` -> `quay.io/x/y`, if that is a repository the manifest's `output`
+/// can name: lowercase path elements under a registry host (`docker.io` when there is none).
+fn output_repository(image: &str) -> std::result::Result<String, &'static str> {
+    let repo = crate::names::image_repository(image.trim());
+    if repo.is_empty() {
+        return Err("it is empty");
+    }
+    // The tag is only there because the parser wants one; the repository is what is checked.
+    let parsed = ImageRef::parse(&format!("{repo}:latest"))
+        .map_err(|_| "the repository must be lowercase path elements separated by '/'")?;
+    let host_ok = !parsed.registry.is_empty()
+        && parsed.registry.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+    if !host_ok {
+        return Err("the registry is not a host with an optional port");
+    }
+    Ok(repo.to_owned())
+}
+
+/// Whether `path` is relative and stays inside its base, as the manifest wants of `dockerfile`
+/// and `context` (checked lexically, the files are not there).
+fn stays_inside(path: &str) -> bool {
+    let mut depth = 0i32;
+    for part in Path::new(path).components() {
+        match part {
+            PathPart::Normal(_) => depth += 1,
+            PathPart::CurDir => {}
+            PathPart::ParentDir => depth -= 1,
+            PathPart::RootDir | PathPart::Prefix(_) => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    !path.is_empty()
+}
+
+/// At most 200 characters of `text`, for a message.
+pub(super) fn clip(text: &str) -> String {
+    if text.chars().count() <= 200 {
+        text.to_owned()
+    } else {
+        format!("{}...", text.chars().take(200).collect::<String>())
+    }
 }
 
 /// Warnings for what the run says about its pipeline and spec that a manifest does not carry.
