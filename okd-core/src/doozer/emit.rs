@@ -42,7 +42,7 @@ pub(super) fn manifest(
     let mut claimed = std::collections::BTreeSet::new();
     let mut stream_lines = String::new();
     for (name, def) in streams {
-        let Some(image) = &def.image else { continue };
+        let image = &def.image;
         if !used.contains(&name.as_str()) {
             continue;
         }

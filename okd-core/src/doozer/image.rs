@@ -9,13 +9,13 @@ use serde_json::Value;
 
 use super::{
     Group, Skipped, Warning, go_arch, read,
-    text::{deep_merge, get, line_of, parse_yaml, scalar, substitute},
+    text::{deep_merge, file_line, get, line_of, parse_yaml, scalar, substitute},
 };
 use crate::Result;
 
 pub(super) struct Context<'a> {
     pub group: &'a Group,
-    /// Stream name or alias -> (stream name, buildable).
+    /// Stream name or alias -> (stream name, why images cannot use it).
     pub streams: &'a super::StreamNames,
     pub okd: bool,
 }
@@ -25,6 +25,8 @@ pub(super) struct LoadedImage {
     key: String,
     file: PathBuf,
     text: String,
+    /// Lines in the file as written.
+    lines: u32,
     config: Value,
 }
 
@@ -52,12 +54,18 @@ pub(super) struct Built {
 /// Reads, substitutes and layers one image file.
 pub(super) fn load(file: &Path, ctx: &Context<'_>) -> Result<Loaded> {
     let key = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let text = substitute(&read(file)?, &ctx.group.vars);
+    let raw = read(file)?;
+    // Warnings point into the file as written (a substituted var may add lines).
+    let lines = raw.lines().count().max(1) as u32;
+    let text = substitute(&raw, &ctx.group.vars);
     let mut config = match parse_yaml(&text) {
         Ok(v) => v,
         Err((line, _, message)) => {
-            let warning =
-                Warning { file: file.to_path_buf(), line, message: format!("not imported: {message}") };
+            let warning = Warning {
+                file: file.to_path_buf(),
+                line: file_line(&text, line).min(lines),
+                message: format!("not imported: {message}"),
+            };
             return Ok(Loaded::Skipped(
                 Skipped { key, reason: format!("unparsable: {message}") },
                 vec![warning],
@@ -84,7 +92,7 @@ pub(super) fn load(file: &Path, ctx: &Context<'_>) -> Result<Loaded> {
     {
         obj.insert("enabled_repos".into(), Value::Array(Vec::new()));
     }
-    Ok(Loaded::Image(Box::new(LoadedImage { key, file: file.to_path_buf(), text, config })))
+    Ok(Loaded::Image(Box::new(LoadedImage { key, file: file.to_path_buf(), text, lines, config })))
 }
 
 impl LoadedImage {
@@ -111,7 +119,7 @@ impl LoadedImage {
     }
 
     fn warn(&self, path: &[&str], message: String) -> Warning {
-        Warning { file: self.file.clone(), line: line_of(&self.text, path), message }
+        Warning { file: self.file.clone(), line: line_of(&self.text, path).min(self.lines), message }
     }
 }
 
@@ -294,7 +302,14 @@ fn map_image(
             return Ok(format!("image:{pulled}"));
         }
         if let Some(image_ref) = v.get("image").and_then(scalar) {
-            return Ok(format!("image:{image_ref}"));
+            // The manifest refuses an `image:` target that is empty or has spaces.
+            let target = format!("image:{image_ref}");
+            return match crate::manifest::Target::parse(&target) {
+                Ok(_) => Ok(target),
+                Err(_) => Err(format!(
+                    "parent: image '{image_ref}' is not an image reference (it is empty or has spaces)"
+                )),
+            };
         }
         Err("parent: a from entry names no stream, member or image".into())
     };
@@ -348,8 +363,8 @@ fn map_image(
 /// `stream:NAME` for a stream name or alias that has an image to build from.
 fn stream_target(ctx: &Context<'_>, stream: &str, via: &str) -> std::result::Result<String, String> {
     match ctx.streams.get(stream) {
-        Some((name, true)) => Ok(format!("stream:{name}")),
-        Some((name, false)) => Err(format!("parent: stream '{name}'{via} has no image (not_applicable)")),
+        Some((name, None)) => Ok(format!("stream:{name}")),
+        Some((name, Some(why))) => Err(format!("parent: stream '{name}'{via} {why}")),
         None => Err(format!("parent: stream '{stream}'{via} is not in streams.yml")),
     }
 }

@@ -120,14 +120,14 @@ impl Group {
 /// A stream, as the manifest will know it.
 #[derive(Debug, Clone)]
 struct StreamDef {
-    image: Option<String>,
+    image: String,
     upstream: Option<String>,
 }
 
 /// Imports the ocp-build-data branch checked out at `dir`.
 pub fn import(dir: &Path, options: &ImportOptions) -> Result<Import> {
-    let group = load_group(dir, options)?;
     let mut warnings = Vec::new();
+    let group = load_group(dir, options, &mut warnings)?;
     let (streams, stream_names) = load_streams(dir, &group, &mut warnings)?;
     let images_dir = dir.join("images");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&images_dir)
@@ -196,7 +196,44 @@ fn parse(path: &Path, text: &str) -> Result<Value> {
     })
 }
 
-fn load_group(dir: &Path, options: &ImportOptions) -> Result<Group> {
+/// One file of the group config: as written, with vars substituted, and parsed.
+struct GroupFile {
+    path: PathBuf,
+    raw: String,
+    text: String,
+    value: Value,
+}
+
+impl GroupFile {
+    /// Where the key at `path` is, within the file as written (a substituted var may add lines).
+    fn at(&self, path: &[&str]) -> Location {
+        let line = text::line_of(&self.text, path).min(self.raw.lines().count().max(1) as u32);
+        let indent = self.raw.lines().nth(line as usize - 1).map_or(0, |l| l.len() - l.trim_start().len());
+        Location::new(&self.path, line, indent as u32 + 1)
+    }
+}
+
+fn read_group_file(path: PathBuf, vars: &BTreeMap<String, String>) -> Result<GroupFile> {
+    let raw = read(&path)?;
+    let text = substitute(&raw, vars);
+    let value = parse(&path, &text)?;
+    Ok(GroupFile { path, raw, text, value })
+}
+
+/// Where the layered group config's `key` was set: the last stanza and file to set it, in the
+/// order `load_group` layers them (group.yml, group.ext.yml, then each overlay); else the top of
+/// group.yml.
+fn origin(files: &[GroupFile], overlays: &[&str], key: &str) -> Location {
+    let paths = overlays.iter().rev().map(|o| vec![*o, key]).chain(std::iter::once(vec![key]));
+    for path in paths {
+        if let Some(file) = files.iter().rev().find(|f| get(&f.value, &path).is_some()) {
+            return file.at(&path);
+        }
+    }
+    Location::new(&files[0].path, 1, 1)
+}
+
+fn load_group(dir: &Path, options: &ImportOptions, warnings: &mut Vec<Warning>) -> Result<Group> {
     let path = dir.join("group.yml");
     if !path.is_file() {
         return Err(Error::invalid(format!("{} has no group.yml", dir.display()))
@@ -210,28 +247,25 @@ fn load_group(dir: &Path, options: &ImportOptions) -> Result<Group> {
     }
     vars.insert("runtime_assembly".into(), "stream".into());
     vars.extend(options.vars.clone());
-    let mut config = parse(&path, &substitute(&raw, &vars))?;
+    let text = substitute(&raw, &vars);
+    let mut files = vec![GroupFile { value: parse(&path, &text)?, path, raw, text }];
     let ext = dir.join("group.ext.yml");
     if ext.is_file() {
-        deep_merge(&mut config, &parse(&ext, &substitute(&read(&ext)?, &vars))?);
+        files.push(read_group_file(ext, &vars)?);
     }
-    for overlay in ["konflux"].into_iter().chain(options.okd().then_some("okd")) {
+    let mut config = files[0].value.clone();
+    for file in &files[1..] {
+        deep_merge(&mut config, &file.value);
+    }
+    let overlays: Vec<&str> = ["konflux"].into_iter().chain(options.okd().then_some("okd")).collect();
+    for overlay in &overlays {
         if let Some(o) = config.get(overlay).cloned().filter(Value::is_object) {
             deep_merge(&mut config, &o);
         }
     }
     let major_minor = vars.get("MAJOR").zip(vars.get("MINOR")).map(|(a, b)| (a.clone(), b.clone()));
-    let mut name = get(&config, &["name"]).and_then(scalar).unwrap_or_else(|| "ocp-build-data".to_owned());
-    if options.okd() {
-        name = match &major_minor {
-            Some((major, minor)) => format!("okd-{major}.{minor}"),
-            None => name.replace("openshift-", "okd-"),
-        };
-    }
-    let arches = get(&config, &["arches"])
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(scalar).filter_map(|a| go_arch(&a)).collect())
-        .unwrap_or_else(|| vec!["amd64".to_owned()]);
+    let name = group_name(&config, &files, &overlays, major_minor.as_ref(), options)?;
+    let arches = group_arches(&config, &files, &overlays, warnings);
     let mut public_upstreams: Vec<(String, String)> = get(&config, &["public_upstreams"])
         .and_then(Value::as_array)
         .map(|list| {
@@ -245,6 +279,116 @@ fn load_group(dir: &Path, options: &ImportOptions) -> Result<Group> {
     Ok(Group { name, major_minor, arches, public_upstreams, vars })
 }
 
+/// Whether every character may be in a release manifest's name.
+fn release_name_chars(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+}
+
+/// Whether `name` can be a release manifest's name. The manifest's rule (`Loader::release` in
+/// okd-core/src/manifest/load.rs, not public): 1 to 253 lowercase letters, digits, '-', '.' and '_'.
+fn valid_release_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 253 && release_name_chars(name)
+}
+
+/// The release name: the group's `name` (`okd-MAJOR.MINOR` for OKD). One that the manifest would
+/// refuse is an error at the line that set it: renaming the release behind the user's back would
+/// make a manifest (and image repository) they did not ask for.
+fn group_name(
+    config: &Value,
+    files: &[GroupFile],
+    overlays: &[&str],
+    major_minor: Option<&(String, String)>,
+    options: &ImportOptions,
+) -> Result<String> {
+    if options.okd()
+        && let Some((major, minor)) = major_minor
+    {
+        let name = format!("okd-{major}.{minor}");
+        if valid_release_name(&name) {
+            return Ok(name);
+        }
+        let (var, value) = [("MAJOR", major), ("MINOR", minor)]
+            .into_iter()
+            .find(|(_, v)| !release_name_chars(v))
+            .unwrap_or(if major.len() >= minor.len() { ("MAJOR", major) } else { ("MINOR", minor) });
+        let message =
+            format!("the OKD release name '{name}' (okd-MAJOR.MINOR) is not valid: {var} is '{value}'");
+        let help = format!(
+            "make {var} a version number (e.g. MAJOR 4, MINOR 22): the release name is at most 253 lowercase letters, digits, '-', '.' and '_'"
+        );
+        return Err(if options.vars.contains_key(var) {
+            Error::invalid(format!("--var {var}: {message}")).with_help(help)
+        } else {
+            Error::invalid_at(files[0].at(&["vars", var]), message, help)
+        });
+    }
+    let mut name = get(config, &["name"]).and_then(scalar).unwrap_or_else(|| "ocp-build-data".to_owned());
+    if options.okd() {
+        name = name.replace("openshift-", "okd-");
+    }
+    if valid_release_name(&name) {
+        return Ok(name);
+    }
+    Err(Error::invalid_at(
+        origin(files, overlays, "name"),
+        format!("the group name '{name}' is not a valid release name"),
+        "the group's `name` is the release name: use at most 253 lowercase letters, digits, '-', '.' and '_' (after vars are substituted), e.g. name: openshift-{MAJOR}.{MINOR}",
+    ))
+}
+
+/// The group's arches in Go names. Arches okd-build does not know are ignored with a warning at
+/// the `arches` that set them; when none is left the release builds for amd64, the manifest's
+/// default, as it does when the group has no `arches`.
+fn group_arches(
+    config: &Value,
+    files: &[GroupFile],
+    overlays: &[&str],
+    warnings: &mut Vec<Warning>,
+) -> Vec<String> {
+    const DEFAULT: &str = "amd64";
+    const KNOWN: &str = "x86_64, aarch64, ppc64le, s390x";
+    let value = match get(config, &["arches"]) {
+        None | Some(Value::Null) => return vec![DEFAULT.to_owned()],
+        Some(v) => v,
+    };
+    let location = origin(files, overlays, "arches");
+    let mut warn = |message: String| {
+        warnings.push(Warning {
+            file: location.file.clone(),
+            line: location.line,
+            message: crate::error::clip_quotes(&message),
+        });
+    };
+    let Some(list) = value.as_array() else {
+        warn(format!("arches is not a list of arches; the release builds for {DEFAULT}"));
+        return vec![DEFAULT.to_owned()];
+    };
+    let mut arches: Vec<String> = Vec::new();
+    let mut ignored: Vec<String> = Vec::new();
+    for entry in list {
+        let written = scalar(entry).unwrap_or_else(|| entry.to_string());
+        match go_arch(&written) {
+            Some(arch) if !arches.contains(&arch) => arches.push(arch),
+            Some(_) => {}
+            None => ignored.push(format!("'{written}'")),
+        }
+    }
+    let ignored = ignored.join(", ");
+    if arches.is_empty() {
+        warn(if ignored.is_empty() {
+            format!("arches is empty; the release builds for {DEFAULT}")
+        } else {
+            format!(
+                "arches has no arch okd-build knows ({KNOWN}): {ignored} ignored; the release builds for {DEFAULT}"
+            )
+        });
+        arches.push(DEFAULT.to_owned());
+    } else if !ignored.is_empty() {
+        warn(format!("arches: {ignored} ignored: okd-build knows {KNOWN}"));
+    }
+    arches
+}
+
 /// Doozer's arch names to Go's.
 fn go_arch(arch: &str) -> Option<String> {
     match arch {
@@ -256,10 +400,19 @@ fn go_arch(arch: &str) -> Option<String> {
     }
 }
 
-/// Stream name or alias -> (stream name, whether it has an image to build from).
-type StreamNames = BTreeMap<String, (String, bool)>;
+/// Stream name or alias -> (stream name, `None` when it has an image to build from, else why
+/// images cannot use it).
+type StreamNames = BTreeMap<String, (String, Option<String>)>;
 
-/// streams.yml: the streams and a map from every name and alias to the stream's name.
+/// Whether `name` can name a stream in a release manifest: the manifest's rule (`Loader::streams`
+/// in okd-core/src/manifest/load.rs, not public) refuses an empty name, ':' and spaces.
+fn valid_stream_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains([':', ' '])
+}
+
+/// streams.yml: the streams and a map from every name and alias to the stream's name. A stream
+/// whose name or image a manifest cannot hold is left out with a warning; images that use it are
+/// skipped, as for a stream that is not there.
 fn load_streams(
     dir: &Path,
     group: &Group,
@@ -271,26 +424,59 @@ fn load_streams(
     if !path.is_file() {
         return Ok((streams, names));
     }
-    let text = substitute(&read(&path)?, &group.vars);
+    let raw = read(&path)?;
+    let text = substitute(&raw, &group.vars);
     let Value::Object(map) = parse(&path, &text)? else { return Ok((streams, names)) };
+    // The line within the file as written (a substituted var may add lines).
+    let lines = raw.lines().count().max(1) as u32;
+    let mut warn = |at: &[&str], message: String| {
+        warnings.push(Warning {
+            file: path.clone(),
+            line: text::line_of(&text, at).min(lines),
+            message: crate::error::clip_quotes(&message),
+        });
+    };
     for (name, entry) in map {
-        let image = entry.get("image").and_then(scalar).filter(|i| i != "not_applicable");
-        if image.is_none() {
-            warnings.push(Warning {
-                file: path.clone(),
-                line: text::line_of(&text, &[&name]),
-                message: format!(
-                    "stream '{name}' has no buildable image (not_applicable); images that use it are skipped"
+        let unusable = if !valid_stream_name(&name) {
+            warn(
+                &[&name],
+                format!(
+                    "stream name '{name}' is not valid in a release manifest (it is empty or has ':' or a space); the stream is not imported and images that use it are skipped"
                 ),
-            });
-        }
-        let buildable = image.is_some();
-        names.insert(name.clone(), (name.clone(), buildable));
+            );
+            Some("is not imported: its name is not valid".to_owned())
+        } else {
+            match entry.get("image").and_then(scalar).filter(|i| i != "not_applicable") {
+                None => {
+                    warn(
+                        &[&name],
+                        format!(
+                            "stream '{name}' has no buildable image (not_applicable); images that use it are skipped"
+                        ),
+                    );
+                    Some("has no image (not_applicable)".to_owned())
+                }
+                // The manifest checks a stream's image as it checks an `image:` target.
+                Some(image) if crate::manifest::Target::parse(&format!("image:{image}")).is_err() => {
+                    warn(
+                        &[&name, "image"],
+                        format!(
+                            "stream '{name}': image '{image}' is not an image reference (it is empty or has spaces); the stream is not imported and images that use it are skipped"
+                        ),
+                    );
+                    Some("is not imported: its image is not an image reference".to_owned())
+                }
+                Some(image) => {
+                    let upstream = entry.get("upstream_image").and_then(scalar);
+                    streams.insert(name.clone(), StreamDef { image, upstream });
+                    None
+                }
+            }
+        };
+        names.insert(name.clone(), (name.clone(), unusable.clone()));
         for alias in entry.get("aliases").and_then(Value::as_array).into_iter().flatten().filter_map(scalar) {
-            names.insert(alias, (name.clone(), buildable));
+            names.insert(alias, (name.clone(), unusable.clone()));
         }
-        let upstream = entry.get("upstream_image").and_then(scalar);
-        streams.insert(name, StreamDef { image, upstream });
     }
     Ok((streams, names))
 }

@@ -181,3 +181,118 @@ fn a_tree_without_group_yml_is_refused() {
     assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
     assert!(e.help().unwrap().contains("ocp-build-data"));
 }
+
+/// The fixture with `file` written as `text`.
+fn fixture_with(file: &str, text: &str) -> tempfile::TempDir {
+    let dir = fixture();
+    std::fs::write(dir.path().join(file), text).unwrap();
+    dir
+}
+
+/// The line `warning` points at, trimmed.
+fn warned_line(warning: &Warning) -> String {
+    let text = std::fs::read_to_string(&warning.file).unwrap();
+    text.lines().nth(warning.line as usize - 1).unwrap_or_default().trim().to_owned()
+}
+
+#[test]
+fn a_group_name_that_is_no_release_name_is_refused_where_it_is_set() {
+    let dir = fixture_with("group.ext.yml", "urls:\n  x: y\nname: openshift/ose-base\n");
+    let e = import(dir.path(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{e}");
+    assert!(e.message().contains("'openshift/ose-base' is not a valid release name"), "{e}");
+    let at = e.location().unwrap();
+    assert!(at.file.ends_with("group.ext.yml") && at.line == 3, "{at:?}");
+    assert!(e.help().unwrap().contains("lowercase"), "{e:?}");
+    // With --variant okd the name is okd-MAJOR.MINOR, so the written name does not matter.
+    assert_eq!(import(dir.path(), &okd()).unwrap().manifest.lines().nth(2), Some("name: \"okd-4.22\""));
+    // A name set in group.yml is refused there; one made invalid by a var, at its line too.
+    let dir = fixture_with("group.yml", &GROUP.replace("name: openshift-{MAJOR}.{MINOR}", "name: Open"));
+    let e = import(dir.path(), &ImportOptions::default()).unwrap_err();
+    assert_eq!((e.location().unwrap().file.ends_with("group.yml"), e.location().unwrap().line), (true, 5));
+    let options = ImportOptions { vars: [("MINOR".into(), "2 2".into())].into(), ..okd() };
+    let e = import(fixture().path(), &options).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+    assert!(e.message().starts_with("--var MINOR:"), "{e}");
+}
+
+#[test]
+fn a_group_without_a_known_arch_builds_for_amd64_with_a_warning() {
+    for (arches, says) in [("[]", "arches is empty"), ("[sparc, mips]", "'sparc', 'mips' ignored")] {
+        let group = GROUP.replace("arches: [x86_64, aarch64, s390x]", &format!("arches: {arches}"));
+        let dir = fixture_with("group.yml", &group.replace("konflux:\n  arches: [x86_64, aarch64]\n", ""));
+        let import = import(dir.path(), &ImportOptions::default()).unwrap();
+        let release =
+            load_str(&dir.path().join("r.yaml"), &import.manifest, &LoadOptions::default()).unwrap();
+        assert_eq!(release.arches, ["amd64"]);
+        let w = import.warnings.iter().find(|w| w.message.contains(says)).unwrap();
+        assert!(w.file.ends_with("group.yml") && w.message.contains("amd64"), "{w}");
+        assert_eq!(warned_line(w), format!("arches: {arches}"));
+    }
+    // The konflux stanza's arches win, so the warning points there.
+    let group = GROUP.replace("konflux:\n  arches: [x86_64, aarch64]", "konflux:\n  arches: [x86_64, sparc]");
+    let dir = fixture_with("group.yml", &group);
+    let import = import(dir.path(), &ImportOptions::default()).unwrap();
+    let w = import.warnings.iter().find(|w| w.message.contains("'sparc' ignored")).unwrap();
+    assert_eq!(warned_line(w), "arches: [x86_64, sparc]");
+}
+
+#[test]
+fn streams_a_manifest_cannot_hold_are_left_out_with_a_warning() {
+    // A name: images that use the stream, by name or alias, are skipped, saying why.
+    let dir = fixture_with("streams.yml", &STREAMS.replace("rhel-9-golang:\n", "\":rhel-9-golang\":\n"));
+    let import = import(dir.path(), &okd()).unwrap();
+    let release = load_str(&dir.path().join("r.yaml"), &import.manifest, &LoadOptions::default()).unwrap();
+    assert!(release.streams.keys().all(|s| s == "centos_stream9"), "{:?}", release.streams);
+    let w = import.warnings.iter().find(|w| w.message.contains("stream name ':rhel-9-golang'")).unwrap();
+    assert_eq!(warned_line(w), "\":rhel-9-golang\":");
+    // In the OCP view every image builds on it: nothing is left, a clean error that says why.
+    let e = super::import(dir.path(), &ImportOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+    assert!(
+        e.message().contains(
+            "openshift-base-rhel9: parent: stream ':rhel-9-golang' is not imported: its name is not valid"
+        ),
+        "{e}"
+    );
+    // An image.
+    let dir = fixture_with(
+        "streams.yml",
+        &STREAMS.replace("image: quay.io/centos/centos:stream9", "image: quay.io/a b"),
+    );
+    let import = super::import(dir.path(), &okd()).unwrap();
+    load_str(&dir.path().join("r.yaml"), &import.manifest, &LoadOptions::default()).unwrap();
+    let w = import.warnings.iter().find(|w| w.message.contains("image 'quay.io/a b'")).unwrap();
+    assert_eq!(warned_line(w), "image: quay.io/a b");
+    let reasons: Vec<_> = import.skipped.iter().map(|s| (s.key.as_str(), s.reason.as_str())).collect();
+    assert!(
+        reasons.contains(&(
+            "ose-base-minimal",
+            "parent: stream 'centos_stream9' (okd_alignment of 'openshift-base-rhel9') is not imported: its image is not an image reference"
+        )),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_parent_image_that_is_no_image_reference_skips_the_image() {
+    let dir = tree(&[
+        ("a", image("a", "name: openshift/ose-a\nfor_payload: true\nfrom:\n  image: \"quay.io/a b\"\n")),
+        ("b", image("b", "name: openshift/ose-b\nfor_payload: true\n")),
+    ]);
+    let import = import(dir.path(), &ImportOptions::default()).unwrap();
+    load_str(&dir.path().join("r.yaml"), &import.manifest, &LoadOptions::default()).unwrap();
+    assert_eq!(import.skipped.len(), 1, "{:?}", import.skipped);
+    let w = import.warnings.iter().find(|w| w.message.contains("quay.io/a b")).unwrap();
+    assert_eq!(warned_line(w), "from:");
+}
+
+#[test]
+fn an_unparsable_image_is_warned_about_within_the_file() {
+    let dir = fixture();
+    // YAML takes a lone CR for a line break; `str::lines` (and editors that show it as ^M) do not.
+    std::fs::write(dir.path().join("images/broken.yml"), "from: a\r\rb: 2\nname: a\nc").unwrap();
+    let import = import(dir.path(), &okd()).unwrap();
+    let w = import.warnings.iter().find(|w| w.file.ends_with("broken.yml")).unwrap();
+    assert_eq!(w.line, 3, "{w}");
+}

@@ -95,7 +95,8 @@ pub fn line_of(text: &str, path: &[&str]) -> u32 {
     let lines: Vec<&str> = text.lines().collect();
     let (mut from, mut parent_indent, mut found) = (0usize, -1i64, 1u32);
     for key in path {
-        let wanted = [format!("{key}:"), format!("- {key}:")];
+        // Plain, or quoted (a key YAML cannot read plain, e.g. `":x":`).
+        let wanted = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")];
         let mut hit = None;
         for (i, line) in lines.iter().enumerate().skip(from) {
             let trimmed = line.trim_start();
@@ -106,7 +107,8 @@ pub fn line_of(text: &str, path: &[&str]) -> u32 {
             if i > from && indent <= parent_indent && !trimmed.starts_with("- ") {
                 break;
             }
-            if wanted.iter().any(|w| trimmed.starts_with(w.as_str())) {
+            let entry = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+            if wanted.iter().any(|w| entry.starts_with(w.as_str())) {
                 hit = Some((i, indent));
                 break;
             }
@@ -121,6 +123,27 @@ pub fn line_of(text: &str, path: &[&str]) -> u32 {
         }
     }
     found
+}
+
+/// The line of `text`, as `str::lines` counts them, that holds YAML's line `yaml_line`: YAML also
+/// takes a lone `\r` for a line break. A line past the end is the last line.
+pub fn file_line(text: &str, yaml_line: u32) -> u32 {
+    let (mut yaml, mut line) = (1u32, 1u32);
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if yaml >= yaml_line {
+            break;
+        }
+        match b {
+            b'\n' => {
+                yaml += 1;
+                line += 1;
+            }
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => yaml += 1,
+            _ => {}
+        }
+    }
+    line.min(text.lines().count().max(1) as u32)
 }
 
 #[cfg(test)]
@@ -155,5 +178,14 @@ mod tests {
         assert_eq!(line_of(text, &["from", "builder"]), 8);
         assert_eq!(line_of(text, &["nope"]), 1);
         assert_eq!(line_of(text, &["from", "nope"]), 7, "the nearest enclosing key");
+        assert_eq!(line_of("a: 1\n\":b\":\n  image: x\n'c d':\n", &[":b", "image"]), 3, "quoted keys");
+        assert_eq!(line_of("a: 1\n\":b\":\n  image: x\n'c d':\n", &["c d"]), 4, "quoted keys");
+    }
+
+    #[test]
+    fn yaml_lines_to_file_lines() {
+        assert_eq!(file_line("a\r\rb\nc\r\nd", 4), 2);
+        assert_eq!(file_line("a\r\rb\nc\r\nd", 5), 3);
+        assert_eq!(file_line("a\nb\n", 3), 2, "past the end");
     }
 }
