@@ -821,46 +821,23 @@ fn a_panic_is_caught_saved_and_minimized() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regression tests: crashes and property failures the fuzzers found, minimized. Each stays
-// `#[ignore]` until the code is fixed; then remove the attribute.
+// Regression tests: crashes and property failures the fuzzers found, minimized, fixed since.
+// A new find goes here `#[ignore]`d (and into its target's known list) until it is fixed.
 // ---------------------------------------------------------------------------------------------
 
 /// The crashes above, for the targets' `Options::known`: a run counts them instead of failing
 /// while their regression tests are ignored.
 /// (First match wins.)
-const KNOWN_DOCKERFILE: &[fuzz::Known] = &[fuzz::Known::new(
-    "property: the rewritten Dockerfile parses again",
-    "regression_dockerfile_two_byte_order_marks_shift_every_span",
-)
-.input_starts_with("\u{feff}\u{feff}")];
-const KNOWN_MANIFEST: &[fuzz::Known] = &[
-    fuzz::Known::new("unknown field `", "regression_manifest_an_unknown_key_is_quoted_whole"),
-    fuzz::Known::new(
-        "property: an error line is at most",
-        "regression_manifest_a_value_in_a_validation_error_is_quoted_whole",
-    ),
-];
-const KNOWN_DOOZER: &[fuzz::Known] = &[
-    fuzz::Known::new("release name '", "regression_doozer_a_group_name_that_is_no_release_name"),
-    fuzz::Known::new("an empty arches list builds nothing", "regression_doozer_a_group_without_a_known_arch"),
-    fuzz::Known::new("stream name '", "regression_doozer_stream_names_and_images_are_not_checked"),
-    fuzz::Known::new("has spaces", "regression_doozer_stream_names_and_images_are_not_checked"),
-];
-const KNOWN_TEKTON: &[fuzz::Known] = &[
-    fuzz::Known::new(
-        "is declared twice",
-        "regression_tekton_labels_that_differ_in_case_make_one_component_twice",
-    ),
-    fuzz::Known::new("output repository '", "regression_tekton_an_output_image_that_is_no_repository_path"),
-    fuzz::Known::new("dockerfile is empty", "regression_tekton_an_empty_dockerfile_param"),
-];
+const KNOWN_DOCKERFILE: &[fuzz::Known] = &[];
+const KNOWN_MANIFEST: &[fuzz::Known] = &[];
+const KNOWN_DOOZER: &[fuzz::Known] = &[];
+const KNOWN_TEKTON: &[fuzz::Known] = &[];
 
 /// Found by `fuzz_manifest` (seed 0xa1f6d4953bacabe4, iteration 31: a key of 170 U+FEFF
 /// characters). serde-saphyr's "unknown field `KEY`, expected one of ..." quotes the whole key,
 /// and okd_core::manifest::load's `yaml_error` passes the first line on unclipped: one error
 /// line of 1,126 characters.
 #[test]
-#[ignore = "crash found by fuzzing: an unknown key's error quotes the whole key (no 300-character limit)"]
 fn regression_manifest_an_unknown_key_is_quoted_whole() {
     let text = format!("name: r\n{}: 1\n", "k".repeat(400));
     manifest_check(0, &text);
@@ -880,7 +857,6 @@ fn doozer_case(file: &str, text: &str) -> bool {
 /// as written, so `import` emits a manifest that does not load and returns an Internal error
 /// ("the imported manifest does not load: ... release name '/' is not valid").
 #[test]
-#[ignore = "crash found by fuzzing: a group name that is no valid release name gives an Internal error"]
 fn regression_doozer_a_group_name_that_is_no_release_name() {
     doozer_case("group.ext.yml", "name: /\n");
 }
@@ -891,7 +867,6 @@ fn regression_doozer_a_group_name_that_is_no_release_name() {
 /// characters dns_label replaces) become two components of the same name, and import_tekton
 /// returns an Internal error ("component 'fuzz-operator-4-20' is declared twice").
 #[test]
-#[ignore = "crash found by fuzzing: component labels that differ only in case make one component twice"]
 fn regression_tekton_labels_that_differ_in_case_make_one_component_twice() {
     let tmp = tempfile::tempdir().unwrap();
     let mut trees = tekton_trees(tmp.path());
@@ -917,7 +892,6 @@ fn small_manifest(name: &str, component: &str, target: &str) -> String {
 /// quotes the offending value whole (`release name '{}'`, `component name '{}'`, `'{}' names no
 /// component`, Target::parse's messages, ...), so one long value makes one long error line.
 #[test]
-#[ignore = "crash found by fuzzing: validation errors quote the offending value whole (no 300-character limit)"]
 fn regression_manifest_a_value_in_a_validation_error_is_quoted_whole() {
     let long = "x".repeat(400);
     assert!(manifest_check(0, &small_manifest("r", "c", "member:c")), "the template loads");
@@ -933,7 +907,6 @@ fn regression_manifest_a_value_in_a_validation_error_is_quoted_whole() {
 /// `arches: []`, which the manifest refuses: an Internal error ("an empty arches list builds
 /// nothing").
 #[test]
-#[ignore = "crash found by fuzzing: a group without a known arch gives an Internal error"]
 fn regression_doozer_a_group_without_a_known_arch() {
     doozer_case("group.yml", &GROUP.replace("arches: [x86_64, aarch64, s390x]", "arches: [sparc]"));
     doozer_case("group.yml", "vars:\n  MAJOR: 4\n  MINOR: 2\narches: []\n");
@@ -945,7 +918,6 @@ fn regression_doozer_a_group_without_a_known_arch() {
 /// manifest does not load: an Internal error ("output repository 'R' is not a valid repository
 /// path").
 #[test]
-#[ignore = "crash found by fuzzing: an output-image that is no repository path gives an Internal error"]
 fn regression_tekton_an_output_image_that_is_no_repository_path() {
     let tmp = tempfile::tempdir().unwrap();
     let mut trees = tekton_trees(tmp.path());
@@ -966,7 +938,6 @@ fn regression_tekton_an_output_image_that_is_no_repository_path() {
 /// (`FRreg:5000/okd/fuzz:base...`). BuildKit strips one BOM only; the second makes the first
 /// instruction unknown.
 #[test]
-#[ignore = "crash found by fuzzing: two leading byte order marks shift every span by 3 bytes"]
 fn regression_dockerfile_two_byte_order_marks_shift_every_span() {
     let text = "\u{feff}\u{feff}FROM r\n";
     if let Ok(parsed) = dockerfile::parse(Path::new("Dockerfile"), text, &BTreeMap::new()) {
@@ -984,7 +955,6 @@ fn regression_dockerfile_two_byte_order_marks_shift_every_span() {
 /// manifest refuses both ("stream name ':x' is not valid", "image 'r }' has spaces"): an
 /// Internal error.
 #[test]
-#[ignore = "crash found by fuzzing: stream names and images from streams.yml are not checked (Internal error)"]
 fn regression_doozer_stream_names_and_images_are_not_checked() {
     // The stream is used through its alias rhel-9-golang-{GO_LATEST}.
     doozer_case("streams.yml", &STREAMS.replace("rhel-9-golang:\n", "\":rhel-9-golang\":\n"));
@@ -999,7 +969,6 @@ fn regression_doozer_stream_names_and_images_are_not_checked() {
 /// takes the param's text, "" for a missing value, as the Dockerfile, and the manifest refuses
 /// it ("dockerfile is empty"): an Internal error.
 #[test]
-#[ignore = "crash found by fuzzing: a dockerfile param without a value gives an Internal error"]
 fn regression_tekton_an_empty_dockerfile_param() {
     let tmp = tempfile::tempdir().unwrap();
     let mut trees = tekton_trees(tmp.path());
@@ -1008,4 +977,15 @@ fn regression_tekton_an_empty_dockerfile_param() {
         .replace("  - name: dockerfile\n    value: /bundle/Dockerfile.ocp\n", "  - name: dockerfile\n");
     let root = trees.put(index, &text);
     tekton_import(&root);
+}
+
+/// Found by `fuzz_manifest` (seed 0xa1f6d4953bacabe4, iteration 1077) once quoted values were
+/// cut: a key holding a backquote of its own (`` h`COP`` and 29 U+0085 NEXT LINE characters,
+/// which YAML reads as a key but `str::lines` does not split) closes the quote early, and the
+/// rest of the key ran on unquoted; every line of an input error is now capped as well.
+#[test]
+fn regression_manifest_a_key_with_its_own_backquote_is_cut_too() {
+    let key = format!("h`COP{}", "\u{85}".repeat(29));
+    assert!(!manifest_check(0, &format!("{key}:\n")));
+    assert!(!manifest_check(0, &format!("name: r\n{key}{}: 1\n", "`x ".repeat(200))));
 }
