@@ -982,7 +982,7 @@ fn regression_tekton_an_empty_dockerfile_param() {
 /// Found by `fuzz_manifest` (seed 0xa1f6d4953bacabe4, iteration 1077) once quoted values were
 /// cut: a key holding a backquote of its own (`` h`COP`` and 29 U+0085 NEXT LINE characters,
 /// which YAML reads as a key but `str::lines` does not split) closes the quote early, and the
-/// rest of the key ran on unquoted; every line of an input error is now capped as well.
+/// rest of the key ran on unquoted; the unknown-key message now cuts the key whole.
 #[test]
 fn regression_manifest_a_key_with_its_own_backquote_is_cut_too() {
     let key = format!("h`COP{}", "\u{85}".repeat(29));

@@ -69,6 +69,14 @@ pub(super) fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
         message = message.split(", set DuplicateKeyPolicy").next().unwrap_or_default().to_owned();
         "a key may appear only once in a mapping; remove one of them".to_owned()
     } else if message.starts_with("unknown field") {
+        // The key is quoted in backquotes, and may hold backquotes of its own: cut it whole.
+        if let (Some(start), Some(end)) = (message.find('`'), message.rfind("`, expected")) {
+            let key = &message[start + 1..end.max(start + 1)];
+            if key.chars().count() > crate::error::MAX_QUOTED {
+                let cut: String = key.chars().take(crate::error::MAX_QUOTED).collect();
+                message = format!("{}{cut}…{}", &message[..=start], &message[end..]);
+            }
+        }
         format!("fix the key's spelling or remove it; {DOCS}")
     } else if message.starts_with("multiple YAML documents") {
         message = "the manifest holds more than one YAML document (a `---` line starts another)".to_owned();
