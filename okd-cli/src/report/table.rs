@@ -179,7 +179,7 @@ fn runs(c: &Comparison) -> String {
         ]);
     }
     out.push_str(&fit_lines(&columns(&rows)));
-    for m in &c.runs {
+    for m in c.runs.iter().filter(|m| !m.critical_path.is_empty()) {
         out.push_str(&fit(
             &format!("  {} critical path: {}\n", m.backend, m.critical_path.join(" -> ")),
             WIDTH,

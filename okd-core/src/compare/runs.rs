@@ -104,8 +104,13 @@ pub fn run_metrics(plan: &Plan, record: &RunRecord, jobs: usize) -> RunMetrics {
     };
     let graph = &plan.graph;
     let millis = |i: usize| by_name.get(graph.name(i)).map_or(0, |c| (duration(c) * 1000.0).round() as u64);
-    let path: Vec<String> =
-        graph.critical_path(millis).into_iter().map(|i| graph.name(i).to_owned()).collect();
+    // A run that built nothing (everything reused) has no critical path and no efficiency.
+    let built_any = record.components.iter().any(|c| duration(c) > 0.0);
+    let path: Vec<String> = if built_any {
+        graph.critical_path(millis).into_iter().map(|i| graph.name(i).to_owned()).collect()
+    } else {
+        Vec::new()
+    };
     let critical_path_seconds: f64 =
         path.iter().filter_map(|n| by_name.get(n.as_str())).map(|c| duration(c)).sum();
     let work: f64 = record.components.iter().map(duration).sum();
@@ -151,7 +156,7 @@ pub fn run_metrics(plan: &Plan, record: &RunRecord, jobs: usize) -> RunMetrics {
         critical_path_seconds,
         jobs,
         bound,
-        efficiency: (makespan > 0.0).then(|| (bound / makespan).min(1.0)),
+        efficiency: (built_any && makespan > 0.0).then(|| (bound / makespan).min(1.0)),
         first_failure,
         api_requests_per_component: record
             .api_requests

@@ -157,6 +157,18 @@ fn run_metrics_measure_makespan_against_the_graph_bound() {
     assert_eq!(m.timeline.iter().filter(|b| b.critical).count(), 2);
     // One job: the work bounds it.
     assert_eq!(run_metrics(&p, &record, 1).bound, 90.0);
+    // Everything reused: nothing to measure a schedule by.
+    let reused = RunRecord {
+        components: vec![
+            result("base", Outcome::Reused, None, "sha256:a"),
+            result("cli", Outcome::Reused, None, "sha256:c"),
+            result("tools", Outcome::Reused, None, "sha256:t"),
+        ],
+        ..record
+    };
+    let m = run_metrics(&p, &reused, 2);
+    assert!(m.critical_path.is_empty() && m.efficiency.is_none(), "{m:?}");
+    assert_eq!((m.reused, m.builds_started), (3, 0));
 }
 
 #[test]
