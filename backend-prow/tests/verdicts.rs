@@ -16,7 +16,8 @@ use okd_core::{
     dockerfile::RefKind,
 };
 use okd_tests::verdicts::{
-    Row, assert_one_verdict_per_resolution, assert_verdicts, backend_plan, cannot, native, unchanged_rows,
+    CHANGED, Row, assert_one_verdict_per_resolution, assert_verdicts, backend_plan, cannot, native, rows,
+    unchanged_rows,
 };
 
 async fn prow() -> BackendPlan {
@@ -189,33 +190,7 @@ async fn stages_scratch_and_kept_images_are_unchanged() {
 /// and a folder source is pushed like any other.
 #[tokio::test]
 async fn doozer_prow_generated_sources_carry_every_change() {
-    let generated = native(Mechanism::GeneratedSource);
-    let mut rows: Vec<Row> = [
-        ("base", 1, RefKind::From),
-        ("plain", 1, RefKind::From),
-        ("plain", 3, RefKind::From),
-        ("args", 3, RefKind::From),
-        ("args", 5, RefKind::From),
-        ("stage-name", 2, RefKind::CopyFrom),
-        ("ambiguous", 2, RefKind::From),
-        ("ambiguous", 4, RefKind::From),
-        ("ambiguous", 6, RefKind::From),
-        ("redefined", 2, RefKind::From),
-        ("redefined", 5, RefKind::From),
-        ("last-from-text", 1, RefKind::From),
-        ("last-from-text", 3, RefKind::From),
-        ("mounts", 2, RefKind::MountFrom),
-        ("mounts", 3, RefKind::AddFrom),
-        ("mounts", 4, RefKind::CopyFrom),
-        ("not-stream", 1, RefKind::From),
-        ("not-stream", 3, RefKind::From),
-        ("arg-shared", 4, RefKind::From),
-        ("path-source", 1, RefKind::From),
-        ("path-source", 3, RefKind::From),
-    ]
-    .into_iter()
-    .map(|(c, line, kind)| (c, line, kind, generated.clone()))
-    .collect();
+    let mut rows: Vec<Row> = rows(CHANGED, &native(Mechanism::GeneratedSource));
     rows.extend(unchanged_rows());
     let plan = doozer_prow().await;
     assert_verdicts(&plan, &rows);
