@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use clap::Args;
+
 use super::{ImportOutput, parse_pair};
 
 #[derive(Debug, Subcommand)]
@@ -149,4 +151,23 @@ okd import payload-pipeline ~/okd-payload-pipeline -o json | jq .warning_counts"
         #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
         output: ImportOutput,
     },
+    /// Read a release image (payload) and write a release manifest: one component per tag, built
+    /// from the git source and commit its image's labels name.
+    #[command(name = "release-image")]
+    ReleaseImage(ReleaseImageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseImageArgs {
+    /// The release image, by tag or digest.
+    pub image: String,
+    /// Write the manifest to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'O', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// `yaml`: the manifest (on stdout unless --out); `json`: the import report on stdout.
+    #[arg(long, short, value_enum, default_value_t = ImportOutput::Yaml)]
+    pub output: ImportOutput,
+    /// Speak plain HTTP to this registry (host:port); loopback registries always are. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
 }

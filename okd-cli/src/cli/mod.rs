@@ -6,10 +6,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod compare;
+mod feedback;
 mod import;
+mod publish;
+mod watch;
 
 pub use compare::{CompareArgs, CompareCommand, CompareOutput, CompareSourcesArgs};
-pub use import::ImportCommand;
+pub use feedback::FeedbackArgs;
+pub use import::{ImportCommand, ReleaseImageArgs};
+pub use publish::PublishArgs;
+pub use watch::WatchArgs;
 
 /// Describe an OKD release once, then plan and build it through any build system.
 #[derive(Debug, Parser)]
@@ -72,6 +78,9 @@ okd build release.yaml --backend local --only cli --force\n  \
 okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
     )]
     Build(BuildArgs),
+    /// Keep a release building: rebuild what changed upstream, report to GitHub, publish the
+    /// payload after every green run.
+    Watch(Box<WatchArgs>),
     /// Write the configuration a backend needs (CI configs, PipelineRuns, tenant objects, OKD
     /// Dockerfiles), as it would land: OUT/<org>/<repo>/<path>.
     #[command(after_help = "Files a backend keeps outside component repositories (its own config \
@@ -237,6 +246,8 @@ pub struct BuildArgs {
     /// `table` prints progress lines and a summary; `json` prints one event per line.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,
+    #[command(flatten)]
+    pub feedback: FeedbackArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -342,6 +353,9 @@ changed when both know their source (commit, or okd-build's content hash for pat
 the sources differ, and was rebuilt when the source is the same: the rules of `oc adm release info A B`.\n\n\
 Example:\n  okd payload diff REG/okd-release@sha256:OLD REG/okd-release@sha256:NEW")]
     Diff(PayloadDiffArgs),
+    /// Push an assembled release into a release stream under the release controller's naming,
+    /// and write the release-controller configuration and mirror mapping that make it a stream.
+    Publish(Box<PublishArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -363,6 +377,13 @@ pub struct AssembleArgs {
     /// Speak plain HTTP to this registry (host:port); loopback registries always are. Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// Start from this release image: keep its tags and replace only those this release built
+    /// (as `oc adm release new --from-release`).
+    #[arg(long, value_name = "REF")]
+    pub from_release: Option<String>,
+    /// Put this image under TAG instead (an image built elsewhere). Repeatable.
+    #[arg(long, value_name = "TAG=PULLSPEC", value_parser = parse_pair)]
+    pub replace: Vec<(String, String)>,
     /// `table` or `json`.
     #[arg(long, short, value_enum, default_value_t = ListOutput::Table)]
     pub output: ListOutput,

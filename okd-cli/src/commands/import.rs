@@ -76,6 +76,11 @@ pub fn run(command: ImportCommand) -> Result<u8> {
                 out,
             )
         }
+        // Reads a registry, so it is async and lives in its own module.
+        ImportCommand::ReleaseImage(_) => Err(okd_core::Error::new(
+            okd_core::ErrorKind::Internal,
+            "release-image is dispatched by commands::run",
+        )),
     }
 }
 

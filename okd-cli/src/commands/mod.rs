@@ -9,11 +9,14 @@ mod dockerfile;
 mod generate;
 mod graph;
 mod import;
+mod import_release;
 mod payload;
 mod plan;
+mod publish;
 mod render;
 mod runs;
 mod validate;
+mod watch;
 
 use clap::CommandFactory;
 use okd_core::Result;
@@ -29,6 +32,7 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Graph(args) => graph::run(args).await,
         Command::Generate(args) => generate::run(args).await,
         Command::Build(args) => build::run(args, registry).await,
+        Command::Payload(crate::cli::PayloadCommand::Publish(args)) => publish::run(*args, registry).await,
         Command::Payload(cmd) => payload::run(cmd, registry).await,
         Command::Render(args) => render::run(args, registry).await,
         Command::Status(args) => runs::status(args, registry).await,
@@ -37,7 +41,9 @@ pub async fn run(command: Command, registry: &BackendRegistry) -> Result<u8> {
         Command::Backends(args) => backends::run(args, registry),
         Command::Compare(args) => compare::run(*args, registry).await,
         Command::Dockerfile(cmd) => dockerfile::run(cmd),
+        Command::Import(crate::cli::ImportCommand::ReleaseImage(args)) => import_release::run(args).await,
         Command::Import(cmd) => import::run(cmd),
+        Command::Watch(args) => watch::run(*args, registry).await,
         Command::Version { output } => backends::version(output, registry),
         Command::Completions { shell } => {
             let mut buf = Vec::new();

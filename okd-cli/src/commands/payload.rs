@@ -21,6 +21,9 @@ pub async fn run(command: PayloadCommand, registry: &BackendRegistry) -> Result<
         PayloadCommand::Assemble(args) => assemble(*args, registry).await,
         PayloadCommand::Info(args) => info(args).await,
         PayloadCommand::Diff(args) => diff(args).await,
+        PayloadCommand::Publish(_) => {
+            Err(Error::new(ErrorKind::Internal, "publish is dispatched by commands::run"))
+        }
     }
 }
 
