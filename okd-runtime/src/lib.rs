@@ -7,7 +7,8 @@
 //! - [`settings`]: typed backend settings from defaults, the settings file, `OKD_*` variables
 //!   and flags.
 //! - [`Runtime`]: what the CLI hands every backend factory (store, folders, settings).
-//! - [`oci`]: the OCI registry client payloads are assembled with.
+//! - [`oci`]: the OCI registry client payloads are assembled with; [`payload`]: assembling a
+//!   release's payload from what a backend built.
 //!
 //! Backends depend on okd-core and this crate, never on each other.
 
@@ -16,6 +17,7 @@ pub mod git;
 #[cfg(feature = "kube")]
 pub mod kube;
 pub mod oci;
+pub mod payload;
 pub mod retry;
 mod runtime;
 pub mod schedule;

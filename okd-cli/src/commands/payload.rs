@@ -6,9 +6,13 @@ use std::{collections::BTreeMap, sync::Arc};
 use okd_core::{
     Error, ErrorKind, Result,
     backend::{RunId, RunStatus},
-    payload::{self, AssembleOptions, Assembled, ImageRef, PayloadDiff, ReleaseInfo},
+    payload::{self, Assembled, ImageRef, PayloadDiff, ReleaseInfo},
 };
-use okd_runtime::{BackendRegistry, driver::current_results, oci::OciRegistry, store::RunFilter};
+use okd_runtime::{
+    BackendRegistry,
+    oci::OciRegistry,
+    payload::{PayloadRequest, strip_tag},
+};
 
 use crate::{
     cli::{AssembleArgs, ListOutput, PayloadCommand, PayloadDiffArgs, PayloadInfoArgs},
@@ -27,76 +31,31 @@ pub async fn run(command: PayloadCommand, registry: &BackendRegistry) -> Result<
     }
 }
 
-/// Where the release image goes unless `--to` says: a `-release` repository beside the
-/// components', tagged with the version (as quay.io/okd/scos-release sits beside scos-content).
-fn default_target(release: &okd_core::manifest::Release) -> Result<ImageRef> {
-    let tag = release.version.to_string().replace('+', "_");
-    ImageRef::parse(&format!("{}/{}-release:{tag}", release.output.registry, release.output.repository))
-}
-
 async fn assemble(args: AssembleArgs, registry: &BackendRegistry) -> Result<u8> {
     let plan = Arc::new(load_plan(&args.release).await?);
     let name = &args.backend.backend;
     let (runtime, backend) = context::backend(registry, name, &args.backend.settings, Some(&args.release))?;
-    let build_first = format!(
-        "build and push it first: okd build {} --backend {name} --push",
-        args.release.release.display()
-    );
     // The run comes from the store: the one asked for, else the backend's latest of this release.
     // Components it did not build (`--only`) come from earlier builds of the same inputs.
     let store = runtime.store().get()?;
     let run: Option<RunStatus> = match &args.run {
         Some(id) => Some(backend.status(&RunId(id.clone())).await?),
-        None => {
-            let filter = RunFilter {
-                backend: Some(name.clone()),
-                release: Some(plan.release.name.clone()),
-                version: Some(plan.release.version.to_string()),
-            };
-            match store.runs(&filter, 1)?.first() {
-                Some(latest) => store.run_status(&latest.run)?,
-                None => None,
-            }
-        }
+        None => None,
     };
-    let results = current_results(&plan, name, run.as_ref(), store.as_ref())?;
-    let status = RunStatus {
-        run: run.as_ref().map_or_else(|| RunId(String::new()), |r| r.run.clone()),
-        state: okd_core::backend::RunState::Finished,
-        components: results,
-    };
-    let tags = payload::tags_from_run(&plan, &status).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => Error::new(
-            ErrorKind::NotFound,
-            format!("{}: no {name} build of it with its current sources", e.message()),
-        )
-        .with_help(build_first.clone()),
-        _ => e,
-    })?;
-    let to = match &args.to {
-        Some(to) => ImageRef::parse(to).map_err(|e| e.context("--to"))?,
-        None => default_target(&plan.release)?,
-    };
-    let mut images: Vec<&ImageRef> = tags.iter().map(|t| &t.image).collect();
-    images.push(&to);
-    let client = OciRegistry::for_images(&images, &args.insecure_registry);
-    let options = AssembleOptions {
-        name: plan.release.version.to_string(),
-        to: to.clone(),
+    let request = PayloadRequest {
+        to: args.to.as_deref().map(|to| ImageRef::parse(to).map_err(|e| e.context("--to"))).transpose()?,
         previous: args.previous.clone(),
-        // The manifest says which components are payload tags, so none is pruned for want of
-        // an operator reference; the output lists those oc would prune.
-        include: tags.iter().map(|t| t.name.clone()).collect(),
-        metadata: BTreeMap::new(),
-        created: jiff::Timestamp::now()
-            .round(jiff::Unit::Second)
-            .unwrap_or_else(|_| jiff::Timestamp::now())
-            .to_string(),
+        insecure: args.insecure_registry.clone(),
+        from_release: args
+            .from_release
+            .as_deref()
+            .map(|r| ImageRef::parse(r).map_err(|e| e.context("--from-release")))
+            .transpose()?,
+        replace: args.replace.clone(),
+        name: None,
+        release_file: Some(args.release.release.display().to_string()),
     };
-    let assembled = payload::assemble(&client, tags, &options).await.map_err(|e| match e.kind() {
-        ErrorKind::NotFound => e.with_help(format!("an image is missing from the registry; {build_first}")),
-        _ => e,
-    })?;
+    let assembled = okd_runtime::payload::assemble_run(&plan, name, run, store.as_ref(), &request).await?;
     print(&match args.output {
         ListOutput::Json => to_json(&assembled)?,
         ListOutput::Table => assembled_table(&assembled),
@@ -117,6 +76,23 @@ fn assembled_table(a: &Assembled) -> String {
         let list: Vec<String> = a.platforms.iter().map(|p| format!("{} {}", p.platform, p.digest)).collect();
         text.push_str(&format!("  a manifest list of {} platform images: {}\n", list.len(), list.join(", ")));
     }
+    if let Some(from) = &a.from_release {
+        text.push_str(&format!("  from:      {from}\n"));
+    }
+    if !a.origins.is_empty() {
+        let mut by_origin: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (tag, origin) in &a.origins {
+            by_origin.entry(origin.as_str()).or_default().push(tag);
+        }
+        for (origin, tags) in by_origin {
+            // A partner payload is mostly the original's tags: list what changed, count the rest.
+            if origin == "from-release" {
+                text.push_str(&format!("  {origin}: {} tags kept\n", tags.len()));
+            } else {
+                text.push_str(&format!("  {origin}: {}\n", tags.join(", ")));
+            }
+        }
+    }
     if !a.unreferenced.is_empty() {
         text.push_str(&format!(
             "  kept although no operator references them (oc adm release new would prune them): {}\n",
@@ -127,12 +103,6 @@ fn assembled_table(a: &Assembled) -> String {
     text
 }
 
-fn strip_tag(image: &str) -> &str {
-    match image.rfind(':') {
-        Some(i) if !image[i..].contains('/') => &image[..i],
-        _ => image,
-    }
-}
 
 async fn read(reference: &str, insecure: &[String]) -> Result<ReleaseInfo> {
     let image = ImageRef::parse(reference)?;

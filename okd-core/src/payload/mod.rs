@@ -9,6 +9,7 @@ mod info;
 mod manifests;
 mod memory;
 mod multiarch;
+mod partner;
 mod reference;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ pub use manifests::{
 };
 pub use memory::MemoryRegistry;
 pub use multiarch::PlatformImage;
+pub use partner::{TagOrigin, merge, pin};
 pub use reference::{ImageRef, valid_tag};
 
 use crate::{Error, Result};
@@ -77,34 +79,43 @@ pub fn tags_from_run(
     plan: &crate::plan::Plan,
     status: &crate::backend::RunStatus,
 ) -> Result<Vec<PayloadTag>> {
+    let (tags, missing) = built_tags(plan, status)?;
+    match missing.first() {
+        None => Ok(tags),
+        Some(name) => Err(Error::new(
+            crate::ErrorKind::NotFound,
+            if status.run.0.is_empty() {
+                format!("payload component {name} has no built image")
+            } else {
+                format!("payload component {name} has no built image in run {}", status.run)
+            },
+        )),
+    }
+}
+
+/// The payload tags `status` has images for, and the payload components it has none for (in
+/// plan order). A partner payload (`--from-release`) takes the missing ones from the release.
+pub fn built_tags(
+    plan: &crate::plan::Plan,
+    status: &crate::backend::RunStatus,
+) -> Result<(Vec<PayloadTag>, Vec<String>)> {
     use crate::backend::Outcome;
-    let mut tags = Vec::new();
+    let (mut tags, mut missing) = (Vec::new(), Vec::new());
     for component in plan.components.iter().filter(|c| c.payload) {
         let result = status
             .components
             .iter()
             .find(|r| r.name == component.name && matches!(r.outcome, Outcome::Succeeded | Outcome::Reused));
-        let (image, digest) = match result.and_then(|r| Some((r.image.as_deref(), r.digest.as_deref()?))) {
-            Some((image, digest)) => (image.unwrap_or(&component.image), digest),
-            None => {
-                return Err(Error::new(
-                    crate::ErrorKind::NotFound,
-                    if status.run.0.is_empty() {
-                        format!("payload component {} has no built image", component.name)
-                    } else {
-                        format!(
-                            "payload component {} has no built image in run {}",
-                            component.name, status.run
-                        )
-                    },
-                ));
-            }
+        let Some((image, digest)) = result.and_then(|r| Some((r.image.as_deref(), r.digest.as_deref()?)))
+        else {
+            missing.push(component.name.clone());
+            continue;
         };
-        let image =
-            ImageRef::parse(image).map_err(|e| e.context(format!("the image of {}", component.name)))?;
+        let image = ImageRef::parse(image.unwrap_or(&component.image))
+            .map_err(|e| e.context(format!("the image of {}", component.name)))?;
         tags.push(PayloadTag { name: component.name.clone(), image: image.at_digest(digest) });
     }
-    Ok(tags)
+    Ok((tags, missing))
 }
 
 /// How to assemble.
@@ -143,6 +154,13 @@ pub struct Assembled {
     /// When the CVO image is a manifest list, the release is one too: its platform images.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<PlatformImage>,
+    /// Where each tag came from, when the payload started from another release or replaced
+    /// tags (empty when every tag was built by the run).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub origins: BTreeMap<String, TagOrigin>,
+    /// The release it started from (`--from-release`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_release: Option<String>,
 }
 
 /// `release-metadata`, with the fields in the order oc writes them.
@@ -382,6 +400,8 @@ pub async fn assemble(
         unreferenced,
         pruned,
         platforms,
+        origins: BTreeMap::new(),
+        from_release: None,
     })
 }
 
