@@ -405,3 +405,39 @@ pub fn refs_table(parsed: &Dockerfile) -> String {
     }
     columns(&rows)
 }
+
+/// Writes an imported manifest (to `out` atomically, else stdout), or with `json` the import
+/// report on stdout (the manifest in it unless `out`), then each warning with file and line and
+/// the summary line on stderr: stdout carries only what a program reads.
+pub fn finish_import<T: Serialize>(
+    import: &T,
+    manifest: &str,
+    warnings: &[okd_core::Warning],
+    summary: String,
+    json: bool,
+    out: Option<std::path::PathBuf>,
+) -> Result<u8> {
+    let mut report = String::new();
+    for w in warnings {
+        report.push_str(&format!("warning: {w}\n"));
+    }
+    report.push_str(&summary);
+    report.push('\n');
+    if let Some(path) = &out {
+        write_atomically(path, manifest)?;
+    }
+    if json {
+        let mut value = serde_json::to_value(import).map_err(|e| {
+            okd_core::Error::new(okd_core::ErrorKind::Internal, "cannot encode the import report")
+                .with_source(e)
+        })?;
+        if out.is_none() {
+            value["manifest"] = serde_json::Value::String(manifest.to_owned());
+        }
+        print(&to_json(&value)?)?;
+    } else if out.is_none() {
+        print(manifest)?;
+    }
+    eprint!("{report}");
+    Ok(0)
+}

@@ -153,7 +153,20 @@ okd import payload-pipeline ~/okd-payload-pipeline -o json | jq .warning_counts"
     },
     /// Read a release image (payload) and write a release manifest: one component per tag, built
     /// from the git source and commit its image's labels name.
-    #[command(name = "release-image")]
+    #[command(
+        name = "release-image",
+        after_help = "Reads release-manifests/image-references and release-metadata from the release \
+image, then each tag's image config: io.openshift.build.source-location and io.openshift.build.commit.id \
+(else vcs-url / vcs-ref, else the org.opencontainers.image.source / revision labels) give the \
+component's git source at that commit; every component is a payload component. A tag whose image names \
+no repository or no commit is left out with a warning. A payload holds no Dockerfile paths: \
+--dockerfiles-from takes them (and the context folder) from a release manifest, an ocp-build-data \
+checkout or a folder of ci-operator configs, matched by component name; without it every component \
+builds ./Dockerfile. Manifest lists are read for --arch (default amd64).\n\n\
+Examples:\n  okd import release-image quay.io/okd/scos-release:4.17.0-okd-scos.0 -O okd.yaml\n  \
+okd import release-image 127.0.0.1:5000/okd/okd-mini-release:4.17.0-0.okd-mini --dockerfiles-from examples/okd-mini/release.yaml\n  \
+okd import release-image REF --dockerfiles-from ~/ocp-build-data --variant scos --output json | jq .warnings"
+    )]
     ReleaseImage(ReleaseImageArgs),
 }
 
@@ -170,4 +183,18 @@ pub struct ReleaseImageArgs {
     /// Speak plain HTTP to this registry (host:port); loopback registries always are. Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// Where the Dockerfile paths come from: a release manifest, an ocp-build-data checkout or a
+    /// folder of ci-operator configs (components matched by name).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfiles_from: Option<PathBuf>,
+    /// The variant written into the manifest and applied when reading --dockerfiles-from
+    /// (`scos`; for ocp-build-data `okd`; for ci-operator the config variant, e.g. `okd-scos`).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Read manifest lists for this architecture.
+    #[arg(long, default_value = "amd64", value_parser = ["amd64", "arm64", "ppc64le", "s390x"])]
+    pub arch: String,
+    /// The release name (default the release image's repository name without `-release`).
+    #[arg(long)]
+    pub name: Option<String>,
 }

@@ -197,19 +197,18 @@ pub fn config_digest(manifest: &Value) -> Option<&str> {
     manifest.get("config")?.get("digest")?.as_str()
 }
 
-/// For a manifest list or index, the `linux/amd64` member's digest (what oc reads manifests
-/// from); `None` for a single image.
-pub fn amd64_member(manifest: &Value) -> Option<Result<String>> {
+/// For a manifest list or index, the `linux/<arch>` member's digest; `None` for a single image.
+pub fn platform_member(manifest: &Value, arch: &str) -> Option<Result<String>> {
     let members = manifest.get("manifests")?.as_array()?;
     let found = members.iter().find(|m| {
         let p = &m["platform"];
-        p["os"] == "linux" && p["architecture"] == "amd64"
+        p["os"] == "linux" && p["architecture"] == arch
     });
-    Some(
-        found
-            .and_then(|m| m["digest"].as_str().map(str::to_owned))
-            .ok_or_else(|| Error::invalid("the manifest list has no linux/amd64 image")),
-    )
+    let arches: Vec<&str> = members.iter().filter_map(|m| m["platform"]["architecture"].as_str()).collect();
+    Some(found.and_then(|m| m["digest"].as_str().map(str::to_owned)).ok_or_else(|| {
+        Error::invalid(format!("the manifest list has no linux/{arch} image"))
+            .with_help(format!("it has: {}", arches.join(", ")))
+    }))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    BASE_TAG, ImageRef, ImageRegistry, ImageStream, ReleaseMetadata, SOURCE_CONTENT_LABEL, files_in_layer,
-    image, image_manifest, manifests::parse_image_stream, parse_json,
+    BASE_TAG, ImageRef, ImageRegistry, ImageStream, PlatformImage, ReleaseMetadata, SOURCE_CONTENT_LABEL,
+    files_in_layer, image, image_manifest_for, manifests::parse_image_stream, parse_json,
 };
 use crate::{Error, Result};
 
@@ -54,6 +54,12 @@ pub struct ReleaseInfo {
     pub tags: Vec<TagInfo>,
     /// Manifest file names in `release-manifests/`.
     pub manifests: Vec<String>,
+    /// When the release is a manifest list: its platform images (the rest was read from the
+    /// asked-for arch's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformImage>,
+    /// The architecture read.
+    pub arch: String,
     /// Inconsistencies a consumer (oc, the CVO) would refuse or warn about.
     pub warnings: Vec<String>,
     /// The image-references stream as stored.
@@ -69,9 +75,19 @@ fn non_empty(map: &BTreeMap<String, String>, key: &str) -> Option<String> {
 }
 
 /// Reads the release image `image` from `registry`: its config, and image-references,
-/// release-metadata and manifests from its last layer.
+/// release-metadata and manifests from its last layer. A multi-arch release is read for amd64.
 pub async fn read(registry: &dyn ImageRegistry, image: &ImageRef) -> Result<ReleaseInfo> {
-    let (manifest, digest) = image_manifest(registry, image).await?;
+    read_arch(registry, image, "amd64").await
+}
+
+/// [`read`], for the linux/`arch` image when the release is a manifest list.
+pub async fn read_arch(registry: &dyn ImageRegistry, image: &ImageRef, arch: &str) -> Result<ReleaseInfo> {
+    let (manifest, digest, platforms) = image_manifest_for(registry, image, arch).await?;
+    // A list's own digest names the release; the arch's image digest is in `platforms`.
+    let digest = match platforms.is_empty() {
+        true => digest,
+        false => registry.manifest(image).await?.1,
+    };
     let config_digest = image::config_digest(&manifest)
         .ok_or_else(|| Error::invalid(format!("{image} has no config")))?
         .to_owned();
@@ -152,6 +168,8 @@ pub async fn read(registry: &dyn ImageRegistry, image: &ImageRef) -> Result<Rele
         metadata,
         tags,
         manifests: manifest_contents.keys().cloned().collect(),
+        platforms,
+        arch: arch.to_owned(),
         warnings,
         references,
         manifest_contents,

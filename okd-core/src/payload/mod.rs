@@ -4,6 +4,7 @@
 //! Pure rules over an injected [`ImageRegistry`]; the CLI wires in a real registry client,
 //! tests an in-memory one. See `shared/reference/release-payload.md` for the format.
 
+mod derive;
 mod image;
 mod info;
 mod manifests;
@@ -21,8 +22,11 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use derive::{
+    DeriveOptions, DerivedRelease, DockerfileLocation, TagSource, derive_manifest, image_labels, tag_sources,
+};
 pub use image::{Layer, files_in_layer, media, release_config, release_layer, release_manifest, sha256};
-pub use info::{PayloadDiff, ReleaseInfo, TagChange, TagInfo, diff, read};
+pub use info::{PayloadDiff, ReleaseInfo, TagChange, TagInfo, diff, read, read_arch};
 pub use manifests::{
     ImageStream, ManifestFile, ObjectReference, OperatorManifests, StreamMeta, StreamSpec, StreamTag,
 };
@@ -194,14 +198,25 @@ struct Input {
 
 /// Parses a manifest, following a list to its linux/amd64 image.
 async fn image_manifest(registry: &dyn ImageRegistry, image: &ImageRef) -> Result<(Value, String)> {
+    image_manifest_for(registry, image, "amd64").await.map(|(m, d, _)| (m, d))
+}
+
+/// Parses a manifest, following a list to its linux/`arch` image; with the list's platforms
+/// (empty for a single image).
+async fn image_manifest_for(
+    registry: &dyn ImageRegistry,
+    image: &ImageRef,
+    arch: &str,
+) -> Result<(Value, String, Vec<PlatformImage>)> {
     let (bytes, digest) = registry.manifest(image).await?;
     let manifest = parse_json(&bytes, &format!("the manifest of {image}"))?;
-    match image::amd64_member(&manifest) {
-        None => Ok((manifest, digest)),
+    let platforms = multiarch::platforms_of(&manifest);
+    match image::platform_member(&manifest, arch) {
+        None => Ok((manifest, digest, platforms)),
         Some(member) => {
-            let member = image.at_digest(&member?);
+            let member = image.at_digest(&member.map_err(|e| e.context(image.to_string()))?);
             let (bytes, digest) = registry.manifest(&member).await?;
-            Ok((parse_json(&bytes, &format!("the manifest of {member}"))?, digest))
+            Ok((parse_json(&bytes, &format!("the manifest of {member}"))?, digest, platforms))
         }
     }
 }

@@ -122,3 +122,22 @@ async fn push_one(
     let digest = registry.push_manifest(target, manifest_bytes, media_type).await?;
     Ok((digest, size, media_type))
 }
+
+/// The linux platform images of a manifest list or index (empty for a single image), in the
+/// list's order.
+pub(super) fn platforms_of(manifest: &Value) -> Vec<PlatformImage> {
+    let Some(members) = manifest.get("manifests").and_then(Value::as_array) else { return Vec::new() };
+    members
+        .iter()
+        .filter(|m| m["platform"]["os"] == "linux")
+        .filter_map(|m| {
+            let p = &m["platform"];
+            let mut platform = format!("linux/{}", p["architecture"].as_str()?);
+            if let Some(v) = p["variant"].as_str() {
+                platform.push('/');
+                platform.push_str(v);
+            }
+            Some(PlatformImage { platform, digest: m["digest"].as_str()?.to_owned() })
+        })
+        .collect()
+}

@@ -63,7 +63,10 @@ pub fn merge(
                     tag.name, release.image, tag.pull_spec
                 )));
             }
-            tags.insert(tag.name.clone(), (PayloadTag { name: tag.name.clone(), image }, TagOrigin::FromRelease));
+            tags.insert(
+                tag.name.clone(),
+                (PayloadTag { name: tag.name.clone(), image }, TagOrigin::FromRelease),
+            );
         }
     }
     for tag in built {
