@@ -95,7 +95,9 @@ pub async fn assemble_run(
     let replace: Vec<(String, ImageRef)> = request
         .replace
         .iter()
-        .map(|(tag, spec)| Ok((tag.clone(), ImageRef::parse(spec).map_err(|e| e.context(format!("--replace {tag}")))?)))
+        .map(|(tag, spec)| {
+            Ok((tag.clone(), ImageRef::parse(spec).map_err(|e| e.context(format!("--replace {tag}")))?))
+        })
         .collect::<Result<_>>()?;
     let mut images: Vec<&ImageRef> = built.iter().map(|t| &t.image).collect();
     images.push(&to);
@@ -109,7 +111,8 @@ pub async fn assemble_run(
     };
     let mut pinned = Vec::new();
     for (name, image) in replace {
-        let image = payload::pin(&client, &image).await.map_err(|e| e.context(format!("--replace {name}")))?;
+        let image =
+            payload::pin(&client, &image).await.map_err(|e| e.context(format!("--replace {name}")))?;
         pinned.push(PayloadTag { name, image });
     }
     let partner = original.is_some() || !pinned.is_empty();

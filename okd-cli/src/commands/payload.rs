@@ -103,7 +103,6 @@ fn assembled_table(a: &Assembled) -> String {
     text
 }
 
-
 async fn read(reference: &str, insecure: &[String]) -> Result<ReleaseInfo> {
     let image = ImageRef::parse(reference)?;
     let client = OciRegistry::for_images(&[&image], insecure);

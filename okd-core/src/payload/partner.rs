@@ -42,8 +42,8 @@ pub async fn pin(registry: &dyn ImageRegistry, image: &ImageRef) -> Result<Image
     Ok(image.at_digest(&digest))
 }
 
-/// The tags of a payload made of `original`'s tags (when given), then `built` over them, then
-/// `replace` over both; and where each came from. A replaced tag must be in the original or
+/// The tags of a payload made of `original`'s tags (when given), then `built` over them (where
+/// the digest differs), then `replace` over both; and where each came from. A replaced tag must be in the original or
 /// built, unless there is no original (then it adds the tag), so a typo cannot slip in a new
 /// tag. Every image must carry a digest ([`pin`] them first).
 pub fn merge(
@@ -70,7 +70,12 @@ pub fn merge(
         }
     }
     for tag in built {
-        tags.insert(tag.name.clone(), (tag, TagOrigin::Built));
+        // A component whose current build is the very image the release has is not a
+        // replacement: the result should name only what really differs from the original.
+        let same = tags.get(&tag.name).is_some_and(|(old, _)| old.image.digest == tag.image.digest);
+        if !same {
+            tags.insert(tag.name.clone(), (tag, TagOrigin::Built));
+        }
     }
     for tag in replace {
         if let Some(release) = original
@@ -90,4 +95,85 @@ pub fn merge(
     }
     let origins = tags.iter().map(|(name, (_, origin))| (name.clone(), *origin)).collect();
     Ok((tags.into_values().map(|(tag, _)| tag).collect(), origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::TagInfo;
+
+    /// A valid sha256 hex digest starting with `short`.
+    fn hex(short: &str) -> String {
+        format!("{short:0<64}")
+    }
+
+    fn tag(name: &str, digest: &str) -> PayloadTag {
+        PayloadTag {
+            name: name.into(),
+            image: ImageRef::parse(&format!("reg.io/okd/x@sha256:{}", hex(digest)))
+                .unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    fn release(tags: &[(&str, &str)]) -> ReleaseInfo {
+        ReleaseInfo {
+            image: "reg.io/okd/release:1".into(),
+            digest: "sha256:r".into(),
+            name: "4.17.0".into(),
+            created: None,
+            base_image_digest: None,
+            metadata: None,
+            tags: tags
+                .iter()
+                .map(|(n, d)| TagInfo {
+                    name: (*n).into(),
+                    pull_spec: format!("reg.io/okd/x@sha256:{}", hex(d)),
+                    digest: Some(format!("sha256:{}", hex(d))),
+                    commit: None,
+                    source_location: None,
+                    source_content: None,
+                })
+                .collect(),
+            manifests: Vec::new(),
+            platforms: Vec::new(),
+            arch: "amd64".into(),
+            warnings: Vec::new(),
+            references: Default::default(),
+            manifest_contents: Default::default(),
+        }
+    }
+
+    #[test]
+    fn built_tags_replace_only_what_differs_and_replacements_win() {
+        let original = release(&[("cli", "a1"), ("installer", "b1"), ("cluster-version-operator", "c1")]);
+        let built = vec![tag("cli", "a1"), tag("installer", "b2")];
+        let (tags, origins) =
+            merge(Some(&original), built, vec![tag("cli", "a3")]).unwrap_or_else(|e| panic!("{e}"));
+        let digests: Vec<(String, String)> =
+            tags.iter().map(|t| (t.name.clone(), t.image.digest.clone().unwrap_or_default())).collect();
+        assert_eq!(
+            digests,
+            [("cli", "a3"), ("cluster-version-operator", "c1"), ("installer", "b2")]
+                .map(|(a, b)| (a.to_owned(), format!("sha256:{}", hex(b))))
+        );
+        assert_eq!(origins["cli"], TagOrigin::Replaced);
+        assert_eq!(origins["installer"], TagOrigin::Built);
+        assert_eq!(origins["cluster-version-operator"], TagOrigin::FromRelease);
+    }
+
+    #[test]
+    fn a_replacement_for_a_tag_nobody_has_is_refused_with_the_tags() {
+        let original = release(&[("cli", "a1")]);
+        let e = merge(Some(&original), Vec::new(), vec![tag("clii", "a2")])
+            .err()
+            .unwrap_or_else(|| panic!("refused"));
+        assert!(
+            e.to_string().contains("has no tag clii") && e.help().unwrap_or_default().contains("cli"),
+            "{e}"
+        );
+        // Without an original release, --replace may add a tag.
+        let (tags, _) =
+            merge(None, vec![tag("cli", "a1")], vec![tag("extra", "e1")]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tags.len(), 2);
+    }
 }
