@@ -68,6 +68,38 @@ impl OciRegistry {
     }
 }
 
+impl OciRegistry {
+    /// Every tag of `image`'s repository (empty for a repository that does not exist yet),
+    /// page by page as the distribution API hands them out.
+    pub async fn tags(&self, image: &ImageRef) -> Result<Vec<String>> {
+        const PAGE: usize = 1000;
+        let reference = Self::reference(image)?;
+        let auth = self.prepare(&reference).await;
+        let mut tags: Vec<String> = Vec::new();
+        loop {
+            let page = match self
+                .client
+                .list_tags(&reference, &auth, Some(PAGE), tags.last().map(String::as_str))
+                .await
+            {
+                Ok(page) => page.tags,
+                Err(e) => {
+                    let error = registry_error(&reference, "list the tags of", e);
+                    if error.kind() == ErrorKind::NotFound {
+                        return Ok(tags);
+                    }
+                    return Err(error);
+                }
+            };
+            let full = page.len() >= PAGE;
+            tags.extend(page);
+            if !full {
+                return Ok(tags);
+            }
+        }
+    }
+}
+
 /// Basic credentials for `registry` from the container tools' auth files, if any.
 fn credentials(registry: &str) -> RegistryAuth {
     let mut files: Vec<PathBuf> = Vec::new();

@@ -353,8 +353,18 @@ changed when both know their source (commit, or okd-build's content hash for pat
 the sources differ, and was rebuilt when the source is the same: the rules of `oc adm release info A B`.\n\n\
 Example:\n  okd payload diff REG/okd-release@sha256:OLD REG/okd-release@sha256:NEW")]
     Diff(PayloadDiffArgs),
-    /// Push an assembled release into a release stream under the release controller's naming,
+    /// Push the release's payload into a release stream under the release controller's naming,
     /// and write the release-controller configuration and mirror mapping that make it a stream.
+    #[command(after_help = "Assembles the release as `okd payload assemble` does (from the backend's \
+latest build), names it like a release-controller nightly (<X.Y>.0-0.<stream>-<UTC timestamp>), \
+pushes it to REPO under that name and under the stream's moving tag (scos-4.21 for okd-scos), and \
+lists the stream's nightlies in REPO; earlier ones are kept. With --out it writes, as they would land \
+in openshift/release, core-services/release-controller/_releases/release-<stream>-<X.Y>.json and \
+core-services/image-mirroring/openshift/mapping_origin_<stream>-<X_Y>, so one pull request makes it \
+a real stream.\n\n\
+Examples:\n  okd build release.yaml --backend local --push\n  \
+okd payload publish release.yaml --backend local --to quay.io/me/okd-scos-release --stream okd-scos --out ../release\n  \
+okd payload publish release.yaml --backend konflux --to quay.io/okd/scos-release --output json | jq -r .image")]
     Publish(Box<PublishArgs>),
 }
 

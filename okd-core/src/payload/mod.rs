@@ -12,6 +12,7 @@ mod memory;
 mod multiarch;
 mod partner;
 mod reference;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,7 @@ pub use memory::MemoryRegistry;
 pub use multiarch::PlatformImage;
 pub use partner::{TagOrigin, merge, pin};
 pub use reference::{ImageRef, valid_tag};
+pub use stream::{Stream, mirror_mapping, nightlies};
 
 use crate::{Error, Result};
 
