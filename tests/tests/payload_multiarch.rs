@@ -99,4 +99,52 @@ async fn a_manifest_listed_cvo_makes_a_manifest_listed_release_on_the_registry()
         Some(cvo.at_digest(&list_digest).to_string().as_str()),
         "the list is kept"
     );
+    assert_eq!(info.platforms.iter().map(|p| p.platform.as_str()).collect::<Vec<_>>(), platforms);
+    assert_eq!(info.arch, "amd64");
+    assert_eq!(info.warnings, Vec::<String>::new());
+
+    // A second release whose CVO list has a new arm64 image and the same amd64 one: read per
+    // arch, the amd64 payloads differ in nothing, the arm64 ones in the CVO (same commit: a
+    // rebuild). The list digests differ either way, which is why per-arch reads resolve them.
+    let (arm64, arm64_size) = push_image(&registry, &cvo.with_tag("arm64-v2"), "arm64-v2").await;
+    let mut list: serde_json::Value =
+        serde_json::from_slice(&registry.manifest(&cvo).await.unwrap().0).unwrap();
+    list["manifests"][1]["digest"] = json!(arm64);
+    list["manifests"][1]["size"] = json!(arm64_size);
+    let list_v2 = registry
+        .push_manifest(&cvo.with_tag("list-v2"), serde_json::to_vec(&list).unwrap(), media::DOCKER_LIST)
+        .await
+        .unwrap();
+    let to_v2 = to.with_tag("4.17.0-0.multi-v2");
+    let tags = vec![PayloadTag { name: payload::BASE_TAG.into(), image: cvo.at_digest(&list_v2) }];
+    let v2 =
+        payload::assemble(&registry, tags, &AssembleOptions { to: to_v2.clone(), ..options }).await.unwrap();
+    let per_arch = |arch: &'static str| {
+        let registry = &registry;
+        let (a, b) = (to.at_digest(&assembled.digest), to_v2.at_digest(&v2.digest));
+        async move {
+            let mut a = payload::read_arch(registry, &a, arch).await.unwrap();
+            let mut b = payload::read_arch(registry, &b, arch).await.unwrap();
+            payload::resolve_arch(registry, &mut a, arch).await.unwrap();
+            payload::resolve_arch(registry, &mut b, arch).await.unwrap();
+            assert_eq!((a.arch.as_str(), b.arch.as_str()), (arch, arch));
+            payload::diff(&a, &b)
+        }
+    };
+    let amd64 = per_arch("amd64").await;
+    assert!(amd64.rebuilt.is_empty() && amd64.changed.is_empty(), "{amd64:?}");
+    assert_eq!(amd64.unchanged, 1);
+    let arm64_diff = per_arch("arm64").await;
+    assert_eq!(arm64_diff.rebuilt.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), [payload::BASE_TAG]);
+    assert_eq!(arm64_diff.rebuilt[0].to.arch_digest.as_deref(), Some(arm64.as_str()));
+    // Read without an arch, the tag differs by its list digest: oc's view, a rebuild.
+    let whole = payload::diff(
+        &payload::read(&registry, &to.at_digest(&assembled.digest)).await.unwrap(),
+        &payload::read(&registry, &to_v2.at_digest(&v2.digest)).await.unwrap(),
+    );
+    assert_eq!(whole.rebuilt.len(), 1);
+    // An arch the release does not have is an error naming what it has.
+    let e = payload::read_arch(&registry, &to.at_digest(&assembled.digest), "s390x").await.unwrap_err();
+    assert!(e.to_string().contains("no linux/s390x image"), "{e}");
+    assert!(e.help().unwrap_or_default().contains("arm64"), "{e:?}");
 }

@@ -403,6 +403,10 @@ pub struct AssembleArgs {
 pub struct PayloadInfoArgs {
     /// The release image, by tag or digest.
     pub image: String,
+    /// For a multi-arch release (a manifest list): read this architecture's release image and
+    /// each tag's image for it.
+    #[arg(long, value_parser = ["amd64", "arm64", "ppc64le", "s390x"])]
+    pub arch: Option<String>,
     /// Speak plain HTTP to this registry (host:port). Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
@@ -417,6 +421,10 @@ pub struct PayloadDiffArgs {
     pub from: String,
     /// The release after.
     pub to: String,
+    /// For a multi-arch release (a manifest list): read this architecture's release image and
+    /// each tag's image for it.
+    #[arg(long, value_parser = ["amd64", "arm64", "ppc64le", "s390x"])]
+    pub arch: Option<String>,
     /// Speak plain HTTP to this registry (host:port). Repeatable.
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,

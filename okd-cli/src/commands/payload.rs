@@ -103,14 +103,22 @@ fn assembled_table(a: &Assembled) -> String {
     text
 }
 
-async fn read(reference: &str, insecure: &[String]) -> Result<ReleaseInfo> {
+/// Reads a release; for `arch`, that arch's release image and each tag's image for it.
+async fn read(reference: &str, insecure: &[String], arch: Option<&str>) -> Result<ReleaseInfo> {
     let image = ImageRef::parse(reference)?;
     let client = OciRegistry::for_images(&[&image], insecure);
-    payload::read(&client, &image).await
+    match arch {
+        None => payload::read(&client, &image).await,
+        Some(arch) => {
+            let mut info = payload::read_arch(&client, &image, arch).await?;
+            payload::resolve_arch(&client, &mut info, arch).await?;
+            Ok(info)
+        }
+    }
 }
 
 async fn info(args: PayloadInfoArgs) -> Result<u8> {
-    let info = read(&args.image, &args.insecure_registry).await?;
+    let info = read(&args.image, &args.insecure_registry, args.arch.as_deref()).await?;
     print(&match args.output {
         ListOutput::Json => to_json(&info)?,
         ListOutput::Table => info_table(&info),
@@ -132,6 +140,12 @@ fn info_table(info: &ReleaseInfo) -> String {
         info.digest,
         info.manifests.len()
     );
+    if !info.platforms.is_empty() {
+        text.push_str(&format!("Platforms: (read for {})\n", info.arch));
+        for p in &info.platforms {
+            text.push_str(&format!("  {:16} {}\n", p.platform, p.digest));
+        }
+    }
     if let Some(m) = &info.metadata {
         let upgrades = if m.previous.is_empty() { "<none>".to_owned() } else { m.previous.join(", ") };
         text.push_str(&format!("\nRelease Metadata:\n  Version:  {}\n  Upgrades: {upgrades}\n", m.version));
@@ -147,7 +161,7 @@ fn info_table(info: &ReleaseInfo) -> String {
         text.push_str(&format!(
             "  {:width$}  {:19}  {:19}  {}\n",
             t.name,
-            short(t.digest.as_deref()),
+            short(t.arch_digest.as_deref().or(t.digest.as_deref())),
             source,
             t.source_location.as_deref().unwrap_or("-")
         ));
@@ -162,8 +176,10 @@ fn info_table(info: &ReleaseInfo) -> String {
 }
 
 async fn diff(args: PayloadDiffArgs) -> Result<u8> {
-    let (a, b) =
-        tokio::try_join!(read(&args.from, &args.insecure_registry), read(&args.to, &args.insecure_registry))?;
+    let (a, b) = tokio::try_join!(
+        read(&args.from, &args.insecure_registry, args.arch.as_deref()),
+        read(&args.to, &args.insecure_registry, args.arch.as_deref())
+    )?;
     let d = payload::diff(&a, &b);
     print(&match args.output {
         ListOutput::Json => to_json(&d)?,

@@ -26,6 +26,10 @@ pub struct TagInfo {
     pub source_location: Option<String>,
     /// okd-build's content hash of a path source, when there is no commit.
     pub source_content: Option<String>,
+    /// When the tag's image is a manifest list and an arch was asked for: that arch's image
+    /// digest ([`resolve_arch`]). Per-arch comparisons need it; list digests say nothing per arch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch_digest: Option<String>,
 }
 
 impl TagInfo {
@@ -126,6 +130,7 @@ pub async fn read_arch(registry: &dyn ImageRegistry, image: &ImageRef, arch: &st
                 commit: non_empty(&t.annotations, "io.openshift.build.commit.id"),
                 source_location: non_empty(&t.annotations, "io.openshift.build.source-location"),
                 source_content: non_empty(&t.annotations, SOURCE_CONTENT_LABEL),
+                arch_digest: None,
             }
         })
         .collect();
@@ -147,7 +152,11 @@ pub async fn read_arch(registry: &dyn ImageRegistry, image: &ImageRef, arch: &st
     match (tags.iter().find(|t| t.name == BASE_TAG), &base_image_digest) {
         (None, _) => warnings.push(format!("no `{BASE_TAG}` tag")),
         (Some(t), Some(d)) if t.digest.as_ref() != Some(d) => {
-            warnings.push(format!("the {BASE_TAG} tag's digest is not the base-image-digest label {d}"))
+            // In a multi-arch release each platform's image is built on that platform's CVO
+            // image, while the tag names the CVO's list.
+            if platforms.is_empty() || base_member(registry, t, arch).await.as_ref() != Some(d) {
+                warnings.push(format!("the {BASE_TAG} tag's digest is not the base-image-digest label {d}"))
+            }
         }
         _ => {}
     }
@@ -174,6 +183,33 @@ pub async fn read_arch(registry: &dyn ImageRegistry, image: &ImageRef, arch: &st
         references,
         manifest_contents,
     })
+}
+
+/// The digest of the linux/`arch` image of `tag`'s manifest list, if it is one.
+async fn base_member(registry: &dyn ImageRegistry, tag: &TagInfo, arch: &str) -> Option<String> {
+    let image = ImageRef::parse(&tag.pull_spec).ok()?;
+    let (bytes, _) = registry.manifest(&image).await.ok()?;
+    image::platform_member(&serde_json::from_slice(&bytes).ok()?, arch)?.ok()
+}
+
+/// Fills in `arch_digest` for every tag whose image is a manifest list: the digest of its
+/// linux/`arch` image. A list without that arch is an error naming the tag.
+pub async fn resolve_arch(registry: &dyn ImageRegistry, info: &mut ReleaseInfo, arch: &str) -> Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    let reads = info.tags.iter().map(|tag| async move {
+        let Ok(image) = ImageRef::parse(&tag.pull_spec) else { return Ok(None) };
+        let (bytes, _) = registry.manifest(&image).await?;
+        let manifest = parse_json(&bytes, &format!("the manifest of {image}"))?;
+        match image::platform_member(&manifest, arch) {
+            None => Ok(None),
+            Some(member) => member.map(Some).map_err(|e| e.context(format!("tag {}", tag.name))),
+        }
+    });
+    let digests: Vec<Option<String>> = futures::stream::iter(reads).buffered(8).try_collect().await?;
+    for (tag, digest) in info.tags.iter_mut().zip(digests) {
+        tag.arch_digest = digest;
+    }
+    Ok(())
 }
 
 /// A tag present in both payloads whose image differs.
@@ -211,7 +247,7 @@ pub struct PayloadDiff {
 }
 
 /// Compares `a` (before) with `b` (after) the way `oc adm release info A B` does: a tag whose
-/// pull spec string is identical is unchanged; otherwise it changed when both sides know their
+/// pull spec string is identical (or, read for one arch, whose arch image is) is unchanged; otherwise it changed when both sides know their
 /// source and the sources differ, and was rebuilt when the source is the same or unknown.
 pub fn diff(a: &ReleaseInfo, b: &ReleaseInfo) -> PayloadDiff {
     let before: BTreeMap<&str, &TagInfo> = a.tags.iter().map(|t| (t.name.as_str(), t)).collect();
@@ -229,7 +265,8 @@ pub fn diff(a: &ReleaseInfo, b: &ReleaseInfo) -> PayloadDiff {
     };
     for (name, old) in &before {
         let Some(new) = after.get(name) else { continue };
-        if old.pull_spec == new.pull_spec {
+        let same_arch_image = old.arch_digest.is_some() && old.arch_digest == new.arch_digest;
+        if old.pull_spec == new.pull_spec || same_arch_image {
             out.unchanged += 1;
             continue;
         }

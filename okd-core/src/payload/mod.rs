@@ -27,7 +27,7 @@ pub use derive::{
     DeriveOptions, DerivedRelease, DockerfileLocation, TagSource, derive_manifest, image_labels, tag_sources,
 };
 pub use image::{Layer, files_in_layer, media, release_config, release_layer, release_manifest, sha256};
-pub use info::{PayloadDiff, ReleaseInfo, TagChange, TagInfo, diff, read, read_arch};
+pub use info::{PayloadDiff, ReleaseInfo, TagChange, TagInfo, diff, read, read_arch, resolve_arch};
 pub use manifests::{
     ImageStream, ManifestFile, ObjectReference, OperatorManifests, StreamMeta, StreamSpec, StreamTag,
 };

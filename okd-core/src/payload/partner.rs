@@ -132,6 +132,7 @@ mod tests {
                     commit: None,
                     source_location: None,
                     source_content: None,
+                    arch_digest: None,
                 })
                 .collect(),
             manifests: Vec::new(),
