@@ -154,8 +154,12 @@ pub async fn read_arch(registry: &dyn ImageRegistry, image: &ImageRef, arch: &st
         (Some(t), Some(d)) if t.digest.as_ref() != Some(d) => {
             // In a multi-arch release each platform's image is built on that platform's CVO
             // image, while the tag names the CVO's list.
-            if platforms.is_empty() || base_member(registry, t, arch).await.as_ref() != Some(d) {
-                warnings.push(format!("the {BASE_TAG} tag's digest is not the base-image-digest label {d}"))
+            let member = match platforms.is_empty() {
+                true => None,
+                false => base_member(registry, t, arch).await,
+            };
+            if member.as_ref() != Some(d) {
+                warnings.push(format!("the {BASE_TAG} tag's digest is not the base-image-digest label {d}"));
             }
         }
         _ => {}
