@@ -39,6 +39,7 @@ impl ComponentBuilder for LocalRun {
         // Every selected component must be buildable before the first build starts.
         for c in selected {
             context(&run.plan, c)?;
+            crate::arch::check(&c.name, &c.arches)?;
         }
         self.engine.get_or_try_init(|| Engine::connect(self.host.as_deref())).await?;
         Ok(())

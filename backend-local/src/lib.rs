@@ -6,6 +6,7 @@
 //!   okd-runtime's run driver; `build`: one component's build on the engine.
 //! - [`client`]: the engine client (bollard), with build contexts and progress.
 
+mod arch;
 mod backend;
 mod build;
 pub mod client;
