@@ -41,6 +41,10 @@ echo
 echo "== okd payload info $payload_ref"
 $okd payload info "$payload_ref"
 echo
+echo "== okd payload publish $release --backend local: a nightly of a release stream, and the openshift/release files for it"
+$okd payload publish "$release" --backend local --state "$state" --to 127.0.0.1:5000/okd/okd-mini-stream \
+  --stream okd-scos --out "$out/openshift-release"
+echo
 echo "== okd render $release --backend konflux: what every repository would carry under Konflux"
 $okd render "$release" --backend konflux --out "$out/konflux" --force | tail -n 1
 echo
@@ -71,3 +75,4 @@ echo "Konflux render: $out/konflux (<org>/<repo>/.tekton/*.yaml, OKD Dockerfiles
 echo "Comparison: $out/compare.html (open it in a browser), $out/compare.json (docs/compare.md)."
 echo "Saved: $out/plan.json (okd plan --output json), $out/graph.dot (okd graph --format dot)."
 echo "Release image: $payload_ref (okd payload info/diff; saved as $out/payload.json)."
+echo "Release stream: 127.0.0.1:5000/okd/okd-mini-stream:scos-4.17; its release-controller config and mirroring mapping: $out/openshift-release/core-services/."
