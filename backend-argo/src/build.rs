@@ -275,6 +275,15 @@ impl ComponentBuilder for Run {
                 .with_help("add nodes of that architecture, or take it out of the component's arches"));
         }
         let name = self.workflow(run).await?;
+        if let Some(link) = &self.settings.log_url {
+            let values = [
+                ("namespace", self.settings.namespace.as_str()),
+                ("name", name.as_str()),
+                ("component", planned.name.as_str()),
+                ("run", run.run.0.as_str()),
+            ];
+            run.events.emit(&planned.name, okd_core::backend::EventKind::Link { url: link.url(&values) });
+        }
         let ended = self.follow(run, &name, &planned.name).await?;
         match ended.state {
             TaskState::Succeeded => {}
@@ -303,7 +312,12 @@ impl ComponentBuilder for Run {
                     format!("task {} of Workflow {name} did not run: {message}", planned.name),
                 ));
             }
-            TaskState::Waiting | TaskState::Running => unreachable!("follow returns ended tasks"),
+            TaskState::Waiting | TaskState::Running => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    format!("task {} of Workflow {name} was followed to no end", planned.name),
+                ));
+            }
         }
         let stream = self.cluster.image_stream(&self.settings.stream).await?;
         let not_pushed = |why: String| {

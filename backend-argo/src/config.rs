@@ -12,13 +12,18 @@
 //! | `retries` | retries of a failed task (transient failures) | `2` |
 //! | `schedule` | cron schedule of a nightly `CronWorkflow` (rendered only when set) | none |
 //! | `service_account` | the Workflows' service account | `workflows` |
+//! | `log_url` | the link of each component's Workflow in GitHub feedback, with {namespace} {name} {component} {run} | none: no link |
 //!
 //! Nothing here connects: a backend built from these settings renders offline and connects on
 //! its first build, status or cancel.
 
 use okd_core::{Error, Result};
-use okd_runtime::ClusterConfig;
+use okd_runtime::{ClusterConfig, feedback::LinkTemplate};
 use serde::{Deserialize, Serialize};
+
+/// The placeholders of `log_url`: the Workflow's namespace and name, the component (its task)
+/// and the okd-build run.
+pub const LOG_URL_NAMES: [&str; 4] = ["namespace", "name", "component", "run"];
 
 /// How a component is built inside the cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +59,9 @@ pub struct ArgoConfig {
     pub schedule: Option<String>,
     /// The Workflows' service account (`service_account`).
     pub service_account: Option<String>,
+    /// Link template of each component's Workflow (`log_url`), e.g. the Argo UI's
+    /// `https://argo.example.com/workflows/{namespace}/{name}`.
+    pub log_url: Option<String>,
 }
 
 /// What rendering and building need, defaults applied.
@@ -70,6 +78,8 @@ pub struct Settings {
     pub retries: usize,
     pub schedule: Option<String>,
     pub service_account: String,
+    /// Link of each component's Workflow, for GitHub feedback; none when `None`.
+    pub log_url: Option<LinkTemplate>,
 }
 
 impl Default for Settings {
@@ -133,6 +143,7 @@ impl ArgoConfig {
             retries: number("retries", &self.retries, 2, 0)?,
             schedule: self.schedule.clone(),
             service_account: self.service_account.clone().unwrap_or_else(|| "workflows".to_owned()),
+            log_url: LinkTemplate::from_setting("log_url", self.log_url.as_deref(), &LOG_URL_NAMES)?,
         })
     }
 }

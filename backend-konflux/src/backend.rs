@@ -40,12 +40,14 @@ const DEFAULT_JOBS: usize = 8;
 /// A `konflux` backend from the runtime and settings (connects on first use).
 pub fn konflux(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
     let config = runtime.settings::<KonfluxConfig>(KONFLUX, settings)?;
+    config.check()?;
     Ok(Arc::new(KonfluxBackend::from_config(Strategy::Konflux, runtime, &config)))
 }
 
 /// A `doozer-konflux` backend from the runtime and settings (connects on first use).
 pub fn doozer_konflux(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
     let config = runtime.settings::<KonfluxConfig>(DOOZER_KONFLUX, settings)?;
+    config.check()?;
     Ok(Arc::new(KonfluxBackend::from_config(Strategy::DoozerKonflux, runtime, &config)))
 }
 

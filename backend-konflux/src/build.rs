@@ -204,6 +204,18 @@ async fn submit_and_follow(
     run_name: &str,
 ) -> Result<(Value, bool)> {
     let name = &planned.name;
+    if let Some(link) = &job.settings.log_url {
+        // The name is fixed before the PipelineRun exists, so the link is known at once.
+        let namespace = job.cluster.namespace();
+        let values = [
+            ("namespace", namespace),
+            ("name", run_name),
+            ("component", name.as_str()),
+            ("run", job.run.run.0.as_str()),
+            ("application", job.view.application.as_str()),
+        ];
+        job.run.events.emit(name, okd_core::backend::EventKind::Link { url: link.url(&values) });
+    }
     let mut force = job.run.force;
     let mut resubmitted = false;
     loop {

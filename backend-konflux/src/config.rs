@@ -9,13 +9,19 @@
 //! | `git_remote` | where doozer-konflux pushes generated sources (one branch per component) | none: required to build with doozer-konflux |
 //! | `git_auth_secret` | Secret bound to the `git-auth` workspace of created PipelineRuns | none: no workspace (public repositories) |
 //! | `application` | the Konflux Application | the release name as a DNS label |
+//! | `log_url` | the link of each component's PipelineRun in GitHub feedback, with {namespace} {name} {component} {run} {application} | none: no link |
 //!
 //! Nothing here connects: a backend built from these settings renders without a cluster and
 //! connects on its first build, status or cancel. The state folder and git cache are the
 //! runtime's (`--state`, `--cache-dir`), shared with every backend.
 
-use okd_runtime::ClusterConfig;
+use okd_core::Result;
+use okd_runtime::{ClusterConfig, feedback::LinkTemplate};
 use serde::{Deserialize, Serialize};
+
+/// The placeholders of `log_url`: the PipelineRun's namespace and name, the component, the
+/// okd-build run and the Konflux Application.
+pub const LOG_URL_NAMES: [&str; 5] = ["namespace", "name", "component", "run", "application"];
 
 /// The pipeline bundle build-service uses when its deployment names none.
 pub const DEFAULT_PIPELINE_BUNDLE: &str = "quay.io/konflux-ci/tekton-catalog/pipeline-{pipeline}:devel";
@@ -35,9 +41,17 @@ pub struct KonfluxConfig {
     pub git_auth_secret: Option<String>,
     /// Konflux Application name (`application`).
     pub application: Option<String>,
+    /// Link template of each component's PipelineRun (`log_url`), e.g.
+    /// `https://konflux.example.com/ns/{namespace}/applications/{application}/pipelineruns/{name}`.
+    pub log_url: Option<String>,
 }
 
 impl KonfluxConfig {
+    /// Checks what [`settings`](Self::settings) cannot refuse (it has defaults for everything).
+    pub fn check(&self) -> Result<()> {
+        LinkTemplate::from_setting("log_url", self.log_url.as_deref(), &LOG_URL_NAMES).map(drop)
+    }
+
     /// The settings these keys give (everything but the cluster connection).
     pub fn settings(&self) -> Settings {
         Settings {
@@ -49,6 +63,10 @@ impl KonfluxConfig {
             git_remote: self.git_remote.clone(),
             git_auth_secret: self.git_auth_secret.clone(),
             application: self.application.clone(),
+            // `check` refuses a bad template before a backend is made.
+            log_url: LinkTemplate::from_setting("log_url", self.log_url.as_deref(), &LOG_URL_NAMES)
+                .ok()
+                .flatten(),
             backoff: okd_runtime::retry::Backoff::default(),
         }
     }
@@ -68,6 +86,8 @@ pub struct Settings {
     pub git_auth_secret: Option<String>,
     /// Konflux Application name; the release name as a DNS label when `None`.
     pub application: Option<String>,
+    /// Link of each component's PipelineRun, for GitHub feedback; none when `None`.
+    pub log_url: Option<LinkTemplate>,
     /// How remote calls back off.
     pub backoff: okd_runtime::retry::Backoff,
 }
@@ -113,6 +133,7 @@ mod tests {
         for key in [
             "application",
             "context",
+            "log_url",
             "git_auth_secret",
             "git_remote",
             "kubeconfig",

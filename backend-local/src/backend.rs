@@ -14,14 +14,21 @@ use okd_core::{
     plan::Plan,
     registry::BackendSettings,
 };
-use okd_runtime::{NoRemote, RunDriver, Runtime};
+use okd_runtime::{NoRemote, RunDriver, Runtime, feedback::LinkTemplate};
 use tokio::sync::OnceCell;
 
-use crate::{LOCAL, build::LocalRun, client::Engine, config::LocalConfig};
+use crate::{
+    LOCAL,
+    build::LocalRun,
+    client::Engine,
+    config::{LOG_URL_NAMES, LocalConfig},
+};
 
 /// A `local` backend from the runtime and settings.
 pub fn local(runtime: &Runtime, settings: &BackendSettings) -> Result<Arc<dyn BuildBackend>> {
     let config = runtime.settings::<LocalConfig>(LOCAL, settings)?;
+    // Checked here, so a bad template is an input error before anything is built.
+    LinkTemplate::from_setting("log_url", config.log_url.as_deref(), &LOG_URL_NAMES)?;
     Ok(Arc::new(LocalBackend::new(runtime, config)))
 }
 
@@ -54,13 +61,19 @@ pub struct LocalBackend {
     runtime: Runtime,
     driver: RunDriver,
     engine: Arc<OnceCell<Engine>>,
+    /// Each component's log link (`log_url`).
+    link: Option<LinkTemplate>,
 }
 
 impl LocalBackend {
     /// A backend over `runtime`'s store; the engine is connected on the first build.
     pub fn new(runtime: &Runtime, config: LocalConfig) -> Self {
         let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // `local()` refused a bad template; one given here directly is left out, not fatal.
+        let link =
+            LinkTemplate::from_setting("log_url", config.log_url.as_deref(), &LOG_URL_NAMES).ok().flatten();
         LocalBackend {
+            link,
             config,
             driver: runtime.driver(LOCAL).with_default_jobs(jobs),
             runtime: runtime.clone(),
@@ -95,6 +108,7 @@ impl BuildBackend for LocalBackend {
             engine: self.engine.clone(),
             host: self.config.host.clone(),
             sources: self.runtime.source_options(),
+            link: self.link.clone(),
         };
         self.driver.run(plan, options, events, Arc::new(run), &NoRemote).await
     }

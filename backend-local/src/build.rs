@@ -11,7 +11,7 @@ use okd_core::{
     plan::{Plan, PlannedComponent, PlannedSource},
     source::{Origin, SourceOptions, SourceSnapshot, export_context},
 };
-use okd_runtime::{Built, ComponentBuilder, RunContext, store::BuildRecord};
+use okd_runtime::{Built, ComponentBuilder, RunContext, feedback::LinkTemplate, store::BuildRecord};
 use tokio::sync::OnceCell;
 
 use crate::client::{BuildRequest, Engine};
@@ -25,6 +25,8 @@ pub(crate) struct LocalRun {
     pub(crate) host: Option<String>,
     /// Where git sources are exported from.
     pub(crate) sources: SourceOptions,
+    /// Each component's log link (`log_url`), sent when its build starts.
+    pub(crate) link: Option<LinkTemplate>,
 }
 
 impl LocalRun {
@@ -70,6 +72,17 @@ impl ComponentBuilder for LocalRun {
     async fn build(&self, run: &RunContext, c: &PlannedComponent) -> Result<Built> {
         let engine = self.engine()?;
         let (dockerfile, fingerprint) = buildable(c)?;
+        if let Some(link) = &self.link {
+            let release = &run.plan.release;
+            let version = release.version.to_string();
+            let values = [
+                ("run", run.run.0.as_str()),
+                ("component", c.name.as_str()),
+                ("release", release.name.as_str()),
+                ("version", version.as_str()),
+            ];
+            run.events.emit(&c.name, EventKind::Link { url: link.url(&values) });
+        }
         let log_path = run.logs.join(format!("{}.log", c.name));
         let temp =
             std::env::temp_dir().join(format!("okd-build-{}-{}-{}", std::process::id(), run.run, c.name));

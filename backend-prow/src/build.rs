@@ -103,6 +103,19 @@ impl Job {
         }
     }
 
+    /// Tells every image of the config where its job's page is (the ProwJob's `status.url`,
+    /// Deck's view of its log), once per job.
+    fn link_all(&self, run: &RunContext, config: &Config, job: &Value, linked: &mut bool) {
+        let Some(url) = job["status"]["url"].as_str().filter(|u| u.starts_with("http")) else { return };
+        if *linked {
+            return;
+        }
+        *linked = true;
+        for image in &config.images {
+            run.events.emit(&image.component, okd_core::backend::EventKind::Link { url: url.to_owned() });
+        }
+    }
+
     /// Triggers (or finds) the config's job, follows it, and reads what it promoted.
     async fn run_config(&self, run: &RunContext, config: &Config) -> Result<Promoted> {
         let job_name = config.id.images_postsubmit();
@@ -195,6 +208,7 @@ impl Job {
         name: &str,
     ) -> Result<Value> {
         let mut last = None;
+        let mut linked = false;
         loop {
             {
                 let state = rx.borrow_and_update();
@@ -205,6 +219,7 @@ impl Job {
                     ));
                 }
                 if let Some(job) = state.objects.get(name) {
+                    self.link_all(run, config, job, &mut linked);
                     let now = JobState::of_prowjob(job);
                     if now.is_terminal() {
                         return Ok(job.clone());

@@ -284,7 +284,7 @@ fn located_warnings_point_at_their_keys_once_per_field_and_file_and_dockerfile_l
     assert!(!src.payload, "an excluded image is not promoted, so not a payload image");
     assert_eq!(src.line, line_of(INSTALLER, "", "to: installer-src"));
     // Nothing else (stage words such as `builder` are notes in the report, not warnings).
-    assert_eq!(import.warnings.len(), 8, "{:#?}", import.warnings);
+    assert_eq!(import.warnings.len(), 9, "{:#?}", import.warnings);
 }
 
 #[test]

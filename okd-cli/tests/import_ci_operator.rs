@@ -129,7 +129,7 @@ fn a_config_folder_imports_to_stdout_with_located_warnings_on_stderr() {
     }
     assert_eq!(
         stderr.lines().last().unwrap(),
-        "3 YAML files: 2 ci-operator configs -> 2 components (2 payload), 1 files and 1 images skipped, 1 stage aliases dropped, 2 warnings"
+        "3 YAML files: 2 ci-operator configs -> 2 components (2 payload), 1 files and 1 images skipped, 1 stage aliases dropped, 3 warnings"
     );
 }
 

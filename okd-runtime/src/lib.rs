@@ -13,6 +13,7 @@
 //! Backends depend on okd-core and this crate, never on each other.
 
 pub mod driver;
+pub mod feedback;
 pub mod git;
 #[cfg(feature = "kube")]
 pub mod kube;
@@ -23,6 +24,7 @@ mod runtime;
 pub mod schedule;
 pub mod settings;
 pub mod store;
+pub mod watch;
 
 pub use driver::{ComponentBuilder, NoRemote, RemoteRuns, RequestCounter, RunContext, RunDriver};
 pub use runtime::{BackendRegistry, Runtime, StoreHandle};

@@ -5,6 +5,8 @@
 //!   older `GET /repos/{o}/{r}/statuses/{ref}`), newest first; `GET .../commits/{ref}/status`.
 //! - `POST /repos/{o}/{r}/check-runs`, `GET|PATCH /repos/{o}/{r}/check-runs/{id}`,
 //!   `GET .../commits/{ref}/check-runs` (`check_name`, `status`, `filter=latest|all`).
+//! - Issues and their comments (`issues.rs`): `GET|POST /repos/{o}/{r}/issues`,
+//!   `GET|PATCH /repos/{o}/{r}/issues/{n}`, `GET|POST /repos/{o}/{r}/issues/{n}/comments`.
 //! - A `{ref}` is a SHA, or a branch/tag registered with [`FakeGitHub::set_ref`]
 //!   (`main`, `heads/main`, `refs/heads/main`). Owner and repo are case-insensitive.
 //! - Any token (or none) is accepted. Errors are `{message, documentation_url, status}`.
@@ -27,6 +29,8 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::prow::util::{Served, lock, rfc3339};
+
+mod issues;
 
 const DOCS: &str = "https://docs.github.com/rest";
 
@@ -54,6 +58,9 @@ struct Inner {
     refs: BTreeMap<Key, String>,
     requests: Vec<RecordedRequest>,
     faults: VecDeque<u16>,
+    /// Seconds from now that an injected primary rate limit resets in.
+    reset_in: Option<u64>,
+    issues: Vec<issues::StoredIssue>,
 }
 
 #[derive(Debug)]
@@ -81,6 +88,12 @@ impl FakeGitHub {
                 .route("/repos/{owner}/{repo}/commits/{*rest}", get(commits))
                 .route("/repos/{owner}/{repo}/check-runs", post(create_check_run))
                 .route("/repos/{owner}/{repo}/check-runs/{id}", get(get_check_run).patch(update_check_run))
+                .route("/repos/{owner}/{repo}/issues", get(issues::list).post(issues::create))
+                .route("/repos/{owner}/{repo}/issues/{number}", get(issues::get).patch(issues::update))
+                .route(
+                    "/repos/{owner}/{repo}/issues/{number}/comments",
+                    get(issues::comments).post(issues::comment),
+                )
                 .fallback(|| async { gh_error(StatusCode::NOT_FOUND, "Not Found", DOCS) })
                 .layer(middleware::from_fn_with_state(state.clone(), front))
                 .with_state(state)
@@ -113,6 +126,22 @@ impl FakeGitHub {
         lock(&self.hub.inner).refs.insert(key(owner, repo, name), sha.to_owned());
     }
 
+    /// The repository's issues (current state), oldest first.
+    pub fn issues(&self, owner: &str, repo: &str) -> Vec<Value> {
+        let (owner, repo) = (owner.to_lowercase(), repo.to_lowercase());
+        let inner = lock(&self.hub.inner);
+        inner.issues.iter().filter(|i| i.owner == owner && i.repo == repo).map(|i| i.issue.clone()).collect()
+    }
+
+    /// The comments on issue `number`, oldest first.
+    pub fn comments(&self, owner: &str, repo: &str, number: u64) -> Vec<Value> {
+        let (owner, repo) = (owner.to_lowercase(), repo.to_lowercase());
+        let inner = lock(&self.hub.inner);
+        let found =
+            inner.issues.iter().find(|i| i.owner == owner && i.repo == repo && i.issue["number"] == number);
+        found.map(|i| i.comments.clone()).unwrap_or_default()
+    }
+
     /// Every request so far, including failed ones.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.hub.inner).requests.clone()
@@ -122,6 +151,12 @@ impl FakeGitHub {
     /// (`x-ratelimit-remaining: 0`), 429 the secondary one (`retry-after: 1`), 5xx a server error.
     pub fn fail_next(&self, status: u16, count: usize) {
         lock(&self.hub.inner).faults.extend(std::iter::repeat_n(status, count));
+    }
+
+    /// Injected 403s say the primary rate limit resets `seconds` from now (default 60); tests
+    /// set 0 or 1 so a client that waits for the reset waits briefly.
+    pub fn rate_limit_resets_in(&self, seconds: u64) {
+        lock(&self.hub.inner).reset_in = Some(seconds);
     }
 
     pub async fn stop(self) {
@@ -149,17 +184,17 @@ async fn front(State(hub): State<Arc<Hub>>, request: Request, next: Next) -> Res
                 .map(Into::into),
             body: serde_json::from_slice(&bytes).unwrap_or_default(),
         });
-        inner.faults.pop_front()
+        inner.faults.pop_front().map(|status| (status, inner.reset_in.unwrap_or(60)))
     };
     match fault {
-        Some(status) => fault_response(status),
+        Some((status, reset_in)) => fault_response(status, reset_in),
         None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
     }
 }
 
-fn fault_response(status: u16) -> Response {
+fn fault_response(status: u16, reset_in: u64) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let reset = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) + 60;
+    let reset = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) + reset_in;
     let limits = |remaining: &str| {
         [
             ("x-ratelimit-limit", "5000"),

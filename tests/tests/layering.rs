@@ -76,9 +76,7 @@ fn the_crates_keep_their_layers() {
     for forbidden in ["bollard", "kube-client", "octocrab", "rusqlite", "okd-runtime"] {
         assert!(!core.contains(forbidden), "okd-core links {forbidden}");
     }
-    for forbidden in ["bollard", "octocrab"] {
-        assert!(!linked["okd-runtime"].contains(forbidden), "okd-runtime links {forbidden}");
-    }
+    assert!(!linked["okd-runtime"].contains("bollard"), "okd-runtime links bollard");
     // kube-rs only through okd-runtime's optional `kube` feature (its shared error mapping),
     // which the cluster backends turn on and the local backend does not.
     let metadata = metadata();
@@ -89,6 +87,11 @@ fn the_crates_keep_their_layers() {
         package["dependencies"].as_array().unwrap().iter().find(|d| d["name"] == name).cloned()
     };
     let runtime = package("okd-runtime");
+    // octocrab only through okd-runtime's optional `github` feature (feedback to developers),
+    // which only the CLI turns on: no backend talks to GitHub for statuses itself.
+    if let Some(d) = dependency(&runtime, "octocrab") {
+        assert_eq!(d["optional"], true, "okd-runtime depends on octocrab only optionally");
+    }
     for dep in ["kube", "kube-client"] {
         if let Some(d) = dependency(&runtime, dep) {
             assert_eq!(d["optional"], true, "okd-runtime depends on {dep} only optionally");
@@ -115,5 +118,9 @@ fn the_crates_keep_their_layers() {
     }
     for backend in backends {
         assert!(linked["okd-cli"].contains(backend), "the CLI wires in {backend}");
+        assert!(
+            !runtime_features(backend).contains(&"github".to_owned()),
+            "{backend} turns on okd-runtime/github"
+        );
     }
 }

@@ -20,6 +20,7 @@ pub(super) fn manifest(
     configs: usize,
     release: &ReleaseDefaults,
     streams: &BTreeMap<String, String>,
+    builders: &str,
     comps: &[(String, &Comp)],
 ) -> String {
     let mut out = String::new();
@@ -68,6 +69,7 @@ pub(super) fn manifest(
         }
     }
     out.push_str("components:\n");
+    out.push_str(builders);
     for (shown, c) in comps {
         let _ = writeln!(out, "  - name: {}  # {}:{}", c.name, comment(shown), c.to_at.line);
         let _ = writeln!(out, "    source: {{ git: {}, ref: {} }}", q(&c.git), q(&c.reference));

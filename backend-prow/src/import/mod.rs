@@ -8,6 +8,7 @@
 //! stream. The promotion stream gives the release's name, version and output. Whatever a
 //! manifest cannot carry is a warning with the file and line, never dropped silently.
 
+mod builders;
 mod emit;
 mod items;
 mod map;
@@ -24,6 +25,7 @@ use std::{
 use okd_core::{Error, ErrorKind, Result, doozer::Warning, manifest::load_str};
 use serde::Serialize;
 
+pub use builders::BuildRootGo;
 use node::Reader;
 use parse::Config;
 use warn::Warnings;
@@ -44,6 +46,9 @@ pub struct ImportOptions {
     /// Where repositories are cloned from instead of `https://github.com`: `<base>/<org>/<repo>`
     /// (a mirror, or `file:///srv/git` to reproduce builds offline).
     pub git_base: Option<String>,
+    /// `--okd-builders`: build one `builder-golang-X-Y` per Go version from this template and
+    /// point every Go builder base image at its version's.
+    pub okd_builders: Option<okd_core::doozer::builders::BuilderTemplate>,
 }
 
 /// Where ci-operator's repositories live.
@@ -132,6 +137,10 @@ pub struct CiOperatorImport {
     pub release: ReleaseDefaults,
     /// What could not be mapped, each with its file and line.
     pub warnings: Vec<Warning>,
+    /// The Go versions the images' builder base images name, oldest first.
+    pub go_versions: Vec<okd_core::doozer::builders::ImportedGoVersion>,
+    /// `build_root` images that name a Go version (reported, not built).
+    pub build_roots: Vec<BuildRootGo>,
 }
 
 impl CiOperatorImport {
@@ -238,12 +247,26 @@ pub fn import_ci_operator(paths: &[PathBuf], options: &ImportOptions) -> Result<
         }
     }
     warnings.extend(mapped.warnings);
+    let go = builders::apply(
+        &configs,
+        &mut mapped.comps,
+        &mapped.streams,
+        options.okd_builders.as_ref(),
+        &mut warnings,
+    )?;
     let release = release_defaults(&configs, &mapped.comps, options, &mut warnings);
     let comps: Vec<(String, &map::Comp)> =
         mapped.comps.iter().map(|c| (shown[c.config].clone(), c)).collect();
     let inputs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let manifest =
-        emit::manifest(&inputs, options.variant.as_deref(), configs.len(), &release, &mapped.streams, &comps);
+    let manifest = emit::manifest(
+        &inputs,
+        options.variant.as_deref(),
+        configs.len(),
+        &release,
+        &mapped.streams,
+        &go.components,
+        &comps,
+    );
     // The text must load: a failure here is a bug in the importer, not in the input.
     let base = paths.first().map_or_else(
         || PathBuf::from("."),
@@ -283,6 +306,8 @@ pub fn import_ci_operator(paths: &[PathBuf], options: &ImportOptions) -> Result<
         stage_aliases: mapped.dropped,
         release,
         warnings,
+        go_versions: go.versions,
+        build_roots: go.build_roots,
     })
 }
 

@@ -113,6 +113,9 @@ pub(super) struct Config {
     pub(super) items: Vec<Item>,
     /// Pipeline tags `raw_steps` make, for a clearer message when an image builds on one.
     pub(super) raw_step_tags: Vec<String>,
+    /// `build_root.image_stream_tag` as a pull spec, and its line: not built, but its Go
+    /// version is reported.
+    pub(super) build_root: Option<(String, u32)>,
     pub(super) warnings: Vec<Warning>,
 }
 
@@ -253,6 +256,7 @@ pub(super) fn config(r: Reader<'_>, node: &S<Node>, info: Info, mut w: Warnings)
         promotion: Vec::new(),
         items: Vec::new(),
         raw_step_tags: Vec::new(),
+        build_root: None,
         warnings: Vec::new(),
     };
     let mut promotion_at = None;
@@ -279,6 +283,9 @@ pub(super) fn config(r: Reader<'_>, node: &S<Node>, info: Info, mut w: Warnings)
                 }
                 if name == "raw_steps" {
                     config.raw_step_tags = raw_step_tags(value);
+                }
+                if name == "build_root" {
+                    config.build_root = build_root_image(value);
                 }
             }
         }
@@ -310,6 +317,19 @@ fn check_shape(r: Reader<'_>, name: &str, value: &S<Node>, shape: Shape) -> Resu
             String::new()
         }
     })
+}
+
+/// `build_root: {image_stream_tag: {namespace, name, tag}}` as a pull spec on the CI registry,
+/// with the line of `image_stream_tag`; `None` for the other forms (`from_repository`, ...).
+fn build_root_image(value: &S<Node>) -> Option<(String, u32)> {
+    let (key, tag) = value.value.get("image_stream_tag")?;
+    let field = |f: &str| match &tag.value.get(f)?.1.value {
+        Node::Scalar(serde_json::Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let image =
+        format!("registry.ci.openshift.org/{}/{}:{}", field("namespace")?, field("name")?, field("tag")?);
+    Some((image, line(key)))
 }
 
 fn raw_step_tags(value: &S<Node>) -> Vec<String> {

@@ -17,7 +17,12 @@ pub enum ImportCommand {
 `okd:` overlays are layered as Doozer layers them; disabled and wip images are skipped. What cannot be \
 mapped is printed as a warning with its file and line.\n\nExamples:\n  \
 okd import ocp-build-data ~/ocp-build-data --variant okd -O okd-4.22.yaml\n  \
-okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -O payload.yaml"
+okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO_LATEST=1.25 -O payload.yaml\n\n\
+OKD cannot pull OCP's builder images: build one per Go version the builder streams name (rhel-9-golang, \
+rhel-9-golang-1.25, ...) from a template folder inside the manifest's folder, and point every component at its \
+version's (docs/builders.md):\n  \
+okd import ocp-build-data ~/ocp-build-data --variant okd --okd-builders examples/okd-builders -O okd-4.22.yaml\n  \
+okd plan okd-4.22.yaml --offline     # ends with the Go builders: version -> builder -> components"
     )]
     OcpBuildData {
         /// A checkout of an ocp-build-data release branch (e.g. openshift-4.22).
@@ -31,6 +36,11 @@ okd import ocp-build-data ~/ocp-build-data --variant okd --payload-only --var GO
         /// Only payload images and the members they build on.
         #[arg(long)]
         payload_only: bool,
+        /// Add one builder-golang-X-Y component per Go version the builder references name,
+        /// built from this folder's Dockerfile with GO_VERSION=X.Y, and point every such
+        /// reference at it. The folder must be inside the manifest's folder.
+        #[arg(long, value_name = "TEMPLATE_DIR")]
+        okd_builders: Option<PathBuf>,
         /// Write the manifest to FILE (atomically) instead of standard output.
         #[arg(long, short = 'O', value_name = "FILE")]
         out: Option<PathBuf>,
@@ -81,7 +91,10 @@ okd import ci-operator ~/release/ci-operator/config/openshift --variant okd-scos
 okd import ci-operator ~/release/ci-operator/config/openshift/oc/openshift-oc-release-4.21__okd-scos.yaml\n  \
 okd import ci-operator oc/ installer/ images/ --variant okd-scos --version 4.21.0-0.okd-scos --output json\n\n\
 Reproduce what a Prow job builds, on this machine:\n  \
-okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos | okd build - --backend local"
+okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos | okd build - --backend local\n\n\
+Build the Go builders too (base images such as ocp/builder:rhel-9-golang-1.24-openshift-4.22 need a CI login): \
+one builder-golang-X-Y per Go version, from a template folder inside the manifest's folder (docs/builders.md):\n  \
+okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-scos --okd-builders examples/okd-builders -O oc.yaml"
     )]
     CiOperator {
         /// ci-operator config files, or folders of them.
@@ -106,6 +119,11 @@ okd import ci-operator ~/release/ci-operator/config/openshift/oc --variant okd-s
         /// file:///srv/git to reproduce offline).
         #[arg(long, value_name = "BASE")]
         git_base: Option<String>,
+        /// Add one builder-golang-X-Y component per Go version the builder base images name,
+        /// built from this folder's Dockerfile with GO_VERSION=X.Y, and point every such base
+        /// image at it. The folder must be inside the manifest's folder.
+        #[arg(long, value_name = "TEMPLATE_DIR")]
+        okd_builders: Option<PathBuf>,
         /// Write the manifest to FILE (atomically) instead of standard output.
         #[arg(long, short = 'O', value_name = "FILE")]
         out: Option<PathBuf>,

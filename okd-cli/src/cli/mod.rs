@@ -75,7 +75,13 @@ reused, not rebuilt (--force rebuilds). A failed component skips its dependents;
 Each component's log is kept under the state folder; Ctrl-C cancels cleanly.\n\n\
 Examples:\n  okd build examples/okd-mini/release.yaml --backend local\n  \
 okd build release.yaml --backend local --only cli --force\n  \
-okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'"
+okd build release.yaml --backend local --output json | jq -c 'select(.event == \"failed\")'\n  \
+okd build release.yaml --backend konflux --report github --set log_url=https://konflux.example.com/ns/{namespace}/pipelineruns/{name}\n\n\
+--report github posts a commit status per component on its source commit (pending, then success, failure \
+or error; context okd-build/<backend>/<component>, --github-context to change it; linked to the build \
+through the backend's log_url setting or the ProwJob page). --report github-issue=OWNER/REPO keeps one \
+issue per release and version open while it fails. Needs GITHUB_TOKEN or `gh auth login`; GITHUB_API_URL \
+for GitHub Enterprise. A status that cannot be posted never fails the build (docs/feedback.md)."
     )]
     Build(BuildArgs),
     /// Keep a release building: rebuild what changed upstream, report to GitHub, publish the
@@ -526,4 +532,6 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 3;
     /// Stopped by Ctrl-C, as shells report SIGINT.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM (`okd watch`), as shells report it.
+    pub const TERMINATED: u8 = 143;
 }

@@ -15,7 +15,10 @@ use okd_core::{
         BackendPlanOptions, BuildEvent, BuildOptions, EventKind, EventSink, Outcome, RunId, RunReport,
     },
 };
-use okd_runtime::BackendRegistry;
+use okd_runtime::{
+    BackendRegistry,
+    feedback::{FeedbackReporter, FeedbackSummary},
+};
 
 use crate::{
     cli::{BuildArgs, ListOutput, exit},
@@ -24,11 +27,25 @@ use crate::{
 };
 
 pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
+    // A bad --report value is a usage error before any source is read.
+    args.feedback.targets()?;
     let plan = Arc::new(load_plan(&args.release).await?);
-    let (_, backend) =
+    let (runtime, backend) =
         context::backend(registry, &args.backend.backend, &args.backend.settings, Some(&args.release))?;
-    let backend_plan = backend.plan(plan, &BackendPlanOptions::default()).await?;
+    // Never two builds of one release on one backend at once (`okd watch` takes the same lock
+    // for each cycle); the OS drops the lock with a killed process.
+    let _lock = okd_runtime::watch::ReleaseLock::acquire(
+        runtime.state_dir(),
+        &plan.release.name,
+        &args.backend.backend,
+        okd_runtime::watch::LockKind::Build,
+    )?;
+    let backend_plan = backend.plan(plan.clone(), &BackendPlanOptions::default()).await?;
     crate::output::backend_warnings(&backend_plan, args.release.strict)?;
+    let feedback = args.feedback.reporter(&plan, backend.info().name).await?;
+    for note in feedback.iter().flat_map(|f| f.notes()) {
+        eprintln!("{note}");
+    }
     let mut options = BuildOptions::default().with_jobs(args.jobs.unwrap_or(0));
     options.only = args.only.clone();
     options.force = args.force;
@@ -54,11 +71,17 @@ pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
                     eprintln!("run {id}");
                     run = Some(id.clone());
                 }
+                if let Some(feedback) = &feedback {
+                    feedback.observe(&event);
+                }
                 view.show(&event, started)?;
                 tail(&mut tails, &event, &view)?;
             }
             done = &mut worker => {
                 while let Ok(event) = events.try_recv() {
+                    if let Some(feedback) = &feedback {
+                        feedback.observe(&event);
+                    }
                     view.show(&event, started)?;
                     tail(&mut tails, &event, &view)?;
                 }
@@ -82,12 +105,34 @@ pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
             }
         }
     };
-    if args.output == ListOutput::Table {
-        let mut text = summary(&report, started);
-        if let Some(logs) = &report.logs {
-            text.push_str(&format!("logs: {}\n", logs.display()));
+    let feedback = match feedback {
+        None => None,
+        Some(feedback) => match finish_feedback(feedback, &report, args.output, interrupted).await {
+            Some(summary) => Some(summary),
+            None => return Ok(exit::INTERRUPTED),
+        },
+    };
+    match args.output {
+        ListOutput::Table => {
+            let mut text = summary(&report, started);
+            if let Some(logs) = &report.logs {
+                text.push_str(&format!("logs: {}\n", logs.display()));
+            }
+            text.push_str(&feedback.as_ref().map(FeedbackSummary::text).unwrap_or_default());
+            print(&text)?;
         }
-        print(&text)?;
+        // One more line after the events, shaped like them: what reached GitHub.
+        ListOutput::Json => {
+            if let Some(feedback) = &feedback {
+                let mut line = serde_json::json!({"event": "feedback", "run": report.run});
+                if let (Some(line), serde_json::Value::Object(fields)) =
+                    (line.as_object_mut(), serde_json::to_value(feedback).unwrap_or_default())
+                {
+                    line.extend(fields);
+                }
+                print(&format!("{line}\n"))?;
+            }
+        }
     }
     Ok(if interrupted {
         exit::INTERRUPTED
@@ -96,6 +141,31 @@ pub async fn run(args: BuildArgs, registry: &BackendRegistry) -> Result<u8> {
     } else {
         exit::BUILD_FAILED
     })
+}
+
+/// Waits for the statuses still queued and reports the release issue. `None` when Ctrl-C
+/// stops the wait: what is still queued is dropped (GitHub keeps the last status posted).
+async fn finish_feedback(
+    feedback: FeedbackReporter,
+    report: &RunReport,
+    output: ListOutput,
+    interrupted: bool,
+) -> Option<FeedbackSummary> {
+    let outstanding = feedback.outstanding();
+    if outstanding > 0 && output == ListOutput::Table {
+        eprintln!("github: posting {outstanding} commit statuses still queued");
+    }
+    if interrupted {
+        // The first Ctrl-C cancelled the build; the second one quits at once (set up above).
+        return Some(feedback.finish(report).await);
+    }
+    tokio::select! {
+        summary = feedback.finish(report) => Some(summary),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: commit statuses still queued were not posted");
+            None
+        }
+    }
 }
 
 /// Lines of log shown when a component fails.
@@ -181,6 +251,7 @@ impl View {
                 row.set_message("building");
             }
             EventKind::Log { line } => row.set_message(line.chars().take(100).collect::<String>()),
+            EventKind::Link { .. } => {}
             EventKind::Succeeded { image, .. } => row.finish_with_message(format!("built {image}")),
             EventKind::Reused { image, .. } => row.finish_with_message(format!("reused {image}")),
             EventKind::Failed { reason } => row.finish_with_message(format!("FAILED: {reason}")),
@@ -207,7 +278,10 @@ fn show(event: &BuildEvent, output: ListOutput, started: Instant) -> Result<()> 
         ListOutput::Table => {
             let at = started.elapsed().as_secs_f64();
             let what = match &event.kind {
-                EventKind::Log { .. } | EventKind::Queued | EventKind::RunStarted { .. } => return Ok(()),
+                EventKind::Log { .. }
+                | EventKind::Link { .. }
+                | EventKind::Queued
+                | EventKind::RunStarted { .. } => return Ok(()),
                 EventKind::Started => "started".to_owned(),
                 EventKind::Succeeded { image, .. } => format!("built {image}"),
                 EventKind::Reused { image, .. } => format!("reused {image}"),

@@ -1,6 +1,11 @@
 //! `okd import ocp-build-data|tekton|ci-operator|payload-pipeline`: a release manifest from another source of truth.
 
-use okd_core::Result;
+use std::path::{Path, PathBuf};
+
+use okd_core::{
+    Result,
+    doozer::builders::{BuilderTemplate, report_line},
+};
 
 use crate::{
     cli::{ImportCommand, ImportOutput},
@@ -9,15 +14,28 @@ use crate::{
 
 pub fn run(command: ImportCommand) -> Result<u8> {
     match command {
-        ImportCommand::OcpBuildData { dir, variant, vars, payload_only, out, output, report_json } => {
-            let options =
-                okd_core::doozer::ImportOptions { variant, vars: vars.into_iter().collect(), payload_only };
+        ImportCommand::OcpBuildData {
+            dir,
+            variant,
+            vars,
+            payload_only,
+            okd_builders,
+            out,
+            output,
+            report_json,
+        } => {
+            let options = okd_core::doozer::ImportOptions {
+                variant,
+                vars: vars.into_iter().collect(),
+                payload_only,
+                okd_builders: template(okd_builders.as_deref(), out.as_deref())?,
+            };
             let import = okd_core::doozer::import(&dir, &options)?;
             finish_import(
                 &import,
                 &import.manifest,
                 &import.warnings,
-                import.summary(),
+                notes(report_line(&import.go_versions), import.summary()),
                 json(output, report_json),
                 out,
             )
@@ -41,6 +59,7 @@ pub fn run(command: ImportCommand) -> Result<u8> {
             registry,
             repository,
             git_base,
+            okd_builders,
             out,
             output,
             report_json,
@@ -52,13 +71,26 @@ pub fn run(command: ImportCommand) -> Result<u8> {
                 registry,
                 repository,
                 git_base,
+                okd_builders: template(okd_builders.as_deref(), out.as_deref())?,
             };
             let import = backend_prow::import::import_ci_operator(&paths, &options)?;
+            let mut go = report_line(&import.go_versions);
+            if !import.build_roots.is_empty() {
+                let mut roots: Vec<_> = import.build_roots.iter().map(|b| b.version).collect();
+                roots.sort();
+                roots.dedup();
+                let roots: Vec<String> = roots.iter().map(ToString::to_string).collect();
+                go = Some(format!(
+                    "{}build roots name Go {} (not built: okd-build builds each Dockerfile from its git source)",
+                    go.map(|g| format!("{g}; ")).unwrap_or_default(),
+                    roots.join(", ")
+                ));
+            }
             finish_import(
                 &import,
                 &import.manifest,
                 &import.warnings,
-                import.summary(),
+                notes(go, import.summary()),
                 json(output, report_json),
                 out,
             )
@@ -81,6 +113,25 @@ pub fn run(command: ImportCommand) -> Result<u8> {
             okd_core::ErrorKind::Internal,
             "release-image is dispatched by commands::run",
         )),
+    }
+}
+
+/// `--okd-builders DIR`, checked before anything is read. A path source is relative to the
+/// manifest's folder: the `-O` file's, else the current one (where `okd build -` reads it).
+fn template(dir: Option<&Path>, out: Option<&Path>) -> Result<Option<BuilderTemplate>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let manifest_dir = out
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    BuilderTemplate::open(dir, &manifest_dir).map(Some)
+}
+
+/// The summary, after the Go builders line when there is one: the summary stays the last line.
+fn notes(go: Option<String>, summary: String) -> String {
+    match go {
+        Some(go) => format!("{go}\n{summary}"),
+        None => summary,
     }
 }
 

@@ -31,6 +31,13 @@ pub enum EventKind {
     Queued,
     /// Building.
     Started,
+    /// Where the component's build can be followed (its PipelineRun, Workflow or Prow job page,
+    /// or a log URL the user configured). A backend sends it once it knows the address, usually
+    /// just after `started`; feedback such as GitHub commit statuses links there.
+    Link {
+        /// The address, `http://` or `https://`.
+        url: String,
+    },
     /// One line of build output.
     Log {
         /// The line, without its newline.
@@ -69,6 +76,7 @@ impl EventKind {
             EventKind::RunStarted { .. } => "run_started",
             EventKind::Queued => "queued",
             EventKind::Started => "started",
+            EventKind::Link { .. } => "link",
             EventKind::Log { .. } => "log",
             EventKind::Succeeded { .. } => "succeeded",
             EventKind::Reused { .. } => "reused",

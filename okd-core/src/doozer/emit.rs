@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, fmt::Write};
 
-use super::{Group, ImportOptions, StreamDef, image::Built};
+use super::{Group, ImportOptions, StreamDef, builders::DoozerBuilders, image::Built};
 
 fn q(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
@@ -18,6 +18,7 @@ pub(super) fn manifest(
     options: &ImportOptions,
     streams: &BTreeMap<String, StreamDef>,
     components: &[Built],
+    go: &DoozerBuilders,
 ) -> String {
     let variant = options.variant.as_deref().unwrap_or("ocp");
     let version = match &group.major_minor {
@@ -55,7 +56,14 @@ pub(super) fn manifest(
         out.push_str("streams:\n");
         out.push_str(&stream_lines);
     }
+    if !go.replace.is_empty() {
+        out.push_str("replace:\n");
+        for (reference, target) in &go.replace {
+            let _ = writeln!(out, "  {}: {}", q(reference), q(target));
+        }
+    }
     out.push_str("components:\n");
+    out.push_str(&go.components);
     for c in components {
         let _ = writeln!(out, "  - name: {}  # {}", c.name, c.key);
         let _ = writeln!(out, "    source: {{ git: {}, ref: {} }}", q(&c.git), q(&c.reference));

@@ -39,6 +39,9 @@ pub(super) enum Loaded {
 #[derive(Debug, Clone)]
 pub(super) struct Built {
     pub key: String,
+    /// The image file, and the line of its `from` (1 when it has none).
+    pub file: PathBuf,
+    pub from_line: u32,
     pub name: String,
     pub payload: bool,
     pub git: String,
@@ -347,6 +350,8 @@ fn map_image(
     let clean = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "." && s != "Dockerfile");
     Ok(Built {
         key: image.key.clone(),
+        file: image.file.clone(),
+        from_line: line_of(&image.text, &["from"]).min(image.lines),
         name: names[image.key.as_str()].clone(),
         payload: image.payload(),
         git,

@@ -10,6 +10,7 @@
 //! Nothing that cannot be mapped is dropped silently: it becomes a [`Warning`] with the file and
 //! line, or a [`Skipped`] entry with the reason.
 
+pub mod builders;
 mod emit;
 mod image;
 pub mod text;
@@ -34,6 +35,9 @@ pub struct ImportOptions {
     pub vars: BTreeMap<String, String>,
     /// Import only payload images and the members they build on.
     pub payload_only: bool,
+    /// `--okd-builders`: build one `builder-golang-X-Y` per Go version from this template and
+    /// point every Go builder reference at its version's.
+    pub okd_builders: Option<builders::BuilderTemplate>,
 }
 
 impl ImportOptions {
@@ -78,6 +82,8 @@ pub struct Import {
     pub skipped: Vec<Skipped>,
     /// What could not be mapped.
     pub warnings: Vec<Warning>,
+    /// The Go versions the imported components' builders name, oldest first.
+    pub go_versions: Vec<builders::ImportedGoVersion>,
 }
 
 impl Import {
@@ -122,6 +128,8 @@ impl Group {
 struct StreamDef {
     image: String,
     upstream: Option<String>,
+    /// The Go version its name, aliases or images name, when it is a Go builder.
+    go: Option<crate::plan::go::GoVersion>,
 }
 
 /// Imports the ocp-build-data branch checked out at `dir`.
@@ -150,7 +158,7 @@ pub fn import(dir: &Path, options: &ImportOptions) -> Result<Import> {
             }
         }
     }
-    let built = image::map_all(loaded, &context, options.payload_only, &mut skipped, &mut warnings);
+    let mut built = image::map_all(loaded, &context, options.payload_only, &mut skipped, &mut warnings);
     if built.is_empty() {
         let reasons: Vec<String> =
             skipped.iter().take(3).map(|s| format!("{}: {}", s.key, s.reason)).collect();
@@ -163,7 +171,8 @@ pub fn import(dir: &Path, options: &ImportOptions) -> Result<Import> {
         ))
         .with_help("check --variant and --payload-only, and that the checkout has the images' parents"));
     }
-    let manifest = emit::manifest(&group, options, &streams, &built);
+    let go = builders::apply(&mut built, &streams, options.okd_builders.as_ref(), &mut warnings)?;
+    let manifest = emit::manifest(&group, options, &streams, &built, &go);
     // What we emit must load: a failure here is our bug, not the user's.
     let path = dir.join("release.yaml");
     crate::manifest::load_str(&path, &manifest, &Default::default()).map_err(|e| {
@@ -179,6 +188,7 @@ pub fn import(dir: &Path, options: &ImportOptions) -> Result<Import> {
             .collect(),
         skipped,
         warnings,
+        go_versions: go.versions,
     })
 }
 
@@ -468,17 +478,27 @@ fn load_streams(
                 }
                 Some(image) => {
                     let upstream = entry.get("upstream_image").and_then(scalar);
-                    streams.insert(name.clone(), StreamDef { image, upstream });
+                    let (go, disagreement) =
+                        builders::stream_version(&name, &aliases_of(&entry), upstream.as_deref(), &image);
+                    if let Some(message) = disagreement {
+                        warn(&[&name], format!("stream '{name}': {message}"));
+                    }
+                    streams.insert(name.clone(), StreamDef { image, upstream, go });
                     None
                 }
             }
         };
         names.insert(name.clone(), (name.clone(), unusable.clone()));
-        for alias in entry.get("aliases").and_then(Value::as_array).into_iter().flatten().filter_map(scalar) {
+        for alias in aliases_of(&entry) {
             names.insert(alias, (name.clone(), unusable.clone()));
         }
     }
     Ok((streams, names))
+}
+
+/// A streams.yml entry's `aliases`.
+fn aliases_of(entry: &Value) -> Vec<String> {
+    entry.get("aliases").and_then(Value::as_array).into_iter().flatten().filter_map(scalar).collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! [`plan`] does no IO: sources are read first ([`crate::source::read_sources`]), so planning a
 //! 20,000-component release is pure computation, and tests can feed Dockerfiles from memory.
 
+pub mod go;
+
 use std::{collections::HashMap, path::Path, sync::Arc};
 
 use serde::Serialize;
@@ -104,6 +106,10 @@ pub struct PlannedComponent {
     pub build_args: std::collections::BTreeMap<String, String>,
     /// The image it is tagged as.
     pub image: String,
+    /// The Go builders it builds on (a `builder-golang` member, or an external image whose name
+    /// says its Go version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub go_builders: Vec<go::GoBuilderUse>,
     /// The Dockerfile with every resolution applied; `None` when the source was not read.
     #[serde(skip)]
     pub rewritten: Option<String>,
@@ -176,6 +182,7 @@ pub fn plan(release: Arc<Release>, sources: &Sources, options: &PlanOptions) -> 
             let c = &release.components[i];
             let r = resolved[i].take().unwrap_or_else(|| unreachable!("each node appears once in the order"));
             PlannedComponent {
+                go_builders: go::component_uses(&release, c, &r.stages),
                 name: c.name.clone(),
                 level: graph.level(i),
                 depends_on: graph.parents(i).iter().map(|&p| graph.name(p).to_owned()).collect(),

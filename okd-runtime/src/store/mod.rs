@@ -7,12 +7,16 @@
 //! - **runs**: one per `okd build`, with its release, its components in build order and how each
 //!   ended, the process that runs it, and a cancel request another process can leave for it.
 //!
+//! Besides them, `okd watch` keeps one [`WatchState`] per watched release and backend
+//! ([`SqliteRunStore::watch_state`]): what it needs across restarts that no run holds.
+//!
 //! [`RunStore`] is the contract; [`SqliteRunStore`] is the implementation (one SQLite file in the
 //! state folder). Backends are handed a store (through the
 //! [`Runtime`](crate::Runtime)); they never open one.
 
 mod schema;
 mod sqlite;
+mod watches;
 
 use std::{collections::HashMap, fmt, path::PathBuf, time::Duration};
 
@@ -25,6 +29,7 @@ use serde::Serialize;
 
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{DB_FILE, SqliteRunStore};
+pub use watches::{CycleResult, PushedPayload, WatchState};
 
 /// What a component with one fingerprint was built into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

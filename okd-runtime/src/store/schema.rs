@@ -1,9 +1,10 @@
 //! The database file: connection settings, the schema and its migrations, and error mapping.
 //!
-//! Schema, version 4 (`PRAGMA user_version = 4`); version 2 added `runs.pid` and
+//! Schema, version 5 (`PRAGMA user_version = 5`); version 2 added `runs.pid` and
 //! `runs.cancel_requested` (see [`V2`]), version 3 renamed `builds.image_id` to the neutral
 //! `build_ref` and added the release of each run and the fingerprint of each run component
-//! (see [`V3`]), version 4 the API requests of a cluster run ([`V4`]). Timestamps are RFC 3339 text in UTC with
+//! (see [`V3`]), version 4 the API requests of a cluster run ([`V4`]), version 5 the state of
+//! `okd watch` ([`V5`]). Timestamps are RFC 3339 text in UTC with
 //! nine fractional digits (`2025-01-02T03:04:05.000000006Z`), so they also sort as text.
 //!
 //! ```sql
@@ -50,6 +51,23 @@
 //!     arches   TEXT,                  -- JSON [{arch, outcome, reason}] per architecture (v4)
 //!     PRIMARY KEY (run, name)
 //! ) STRICT;
+//! -- What `okd watch` remembers of one release on one backend between cycles and restarts (v5).
+//! CREATE TABLE watches (
+//!     release  TEXT NOT NULL,
+//!     version  TEXT NOT NULL,
+//!     backend  TEXT NOT NULL,
+//!     cycles   INTEGER NOT NULL DEFAULT 0, -- cycles run so far
+//!     last_cycle TEXT,                -- when the last cycle ended
+//!     last_run TEXT,                  -- the run it built (NULL when it failed before building)
+//!     last_result TEXT CHECK (last_result IN ('green', 'failed', 'error', 'cancelled')),
+//!     last_error TEXT,                -- the error's first line, for `error`
+//!     failures INTEGER NOT NULL DEFAULT 0, -- consecutive cycles that were not green
+//!     payload_image TEXT,             -- the last payload pushed, by tag
+//!     payload_digest TEXT,            -- and its digest
+//!     payload_run TEXT,               -- the run it was assembled from
+//!     payload_at TEXT,                -- when it was pushed
+//!     PRIMARY KEY (release, version, backend)
+//! ) STRICT;
 //! ```
 
 use std::{
@@ -65,7 +83,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,6 +147,29 @@ CREATE INDEX runs_by_release ON runs (release, version, backend, started);
 const V4: &str = "
 ALTER TABLE runs ADD COLUMN api_requests INTEGER;
 ALTER TABLE run_components ADD COLUMN arches TEXT;
+";
+
+/// Version 5: `okd watch` keeps a release building across restarts, so what it needs between
+/// cycles (the last run, the failures it is backing off from, the payload it pushed last) lives
+/// beside the runs. `IF NOT EXISTS`: a file downgraded by hand (as the migration tests do) may
+/// still hold the table.
+const V5: &str = "
+CREATE TABLE IF NOT EXISTS watches (
+    release  TEXT NOT NULL,
+    version  TEXT NOT NULL,
+    backend  TEXT NOT NULL,
+    cycles   INTEGER NOT NULL DEFAULT 0,
+    last_cycle TEXT,
+    last_run TEXT,
+    last_result TEXT CHECK (last_result IN ('green', 'failed', 'error', 'cancelled')),
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    payload_image TEXT,
+    payload_digest TEXT,
+    payload_run TEXT,
+    payload_at TEXT,
+    PRIMARY KEY (release, version, backend)
+) STRICT;
 ";
 
 /// Opens `path` and makes it ready: WAL, busy timeout, foreign keys, schema up to date.

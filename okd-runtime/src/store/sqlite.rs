@@ -35,7 +35,7 @@ pub struct SqliteRunStore {
 }
 
 /// A failure inside a transaction: SQLite's, mapped with the action at the end, or already ours.
-enum Fail {
+pub(super) enum Fail {
     Sql(rusqlite::Error),
     Okd(Error),
 }
@@ -52,7 +52,7 @@ impl From<Error> for Fail {
     }
 }
 
-type Tx<'a> = Transaction<'a>;
+pub(super) type Tx<'a> = Transaction<'a>;
 
 impl SqliteRunStore {
     /// `$XDG_STATE_HOME/okd`, else `~/.local/state/okd`, else `.okd/state`.
@@ -470,7 +470,7 @@ impl SqliteRunStore {
     }
 
     /// Runs `f` in a write transaction, taken at once so it waits (busy timeout) rather than fail.
-    fn write<T>(&self, action: &str, f: impl FnOnce(&Tx<'_>) -> Result<T, Fail>) -> Result<T> {
+    pub(super) fn write<T>(&self, action: &str, f: impl FnOnce(&Tx<'_>) -> Result<T, Fail>) -> Result<T> {
         let mut conn = self.lock();
         let run = || -> Result<T, Fail> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -482,7 +482,7 @@ impl SqliteRunStore {
     }
 
     /// Runs `f` in a read transaction: one consistent snapshot, never waiting for writers.
-    fn read<T>(&self, action: &str, f: impl FnOnce(&Tx<'_>) -> Result<T, Fail>) -> Result<T> {
+    pub(super) fn read<T>(&self, action: &str, f: impl FnOnce(&Tx<'_>) -> Result<T, Fail>) -> Result<T> {
         let mut conn = self.lock();
         let run = || -> Result<T, Fail> {
             let tx = conn.transaction()?;
@@ -500,12 +500,12 @@ impl SqliteRunStore {
         }
     }
 
-    fn corrupt(&self, what: &str) -> Error {
+    pub(super) fn corrupt(&self, what: &str) -> Error {
         Error::new(ErrorKind::Internal, format!("state database {} is corrupt: {what}", self.path.display()))
             .with_help("move the file aside: okd-build starts a new one and rebuilds what it no longer knows")
     }
 
-    fn parse_time(&self, text: &str) -> Result<Timestamp> {
+    pub(super) fn parse_time(&self, text: &str) -> Result<Timestamp> {
         text.parse().map_err(|e| self.corrupt(&format!("bad timestamp '{text}'")).with_source(e))
     }
 }
@@ -539,7 +539,7 @@ impl ResultRow {
 }
 
 /// RFC 3339 in UTC with nine fractional digits: fixed width, so text order is time order.
-fn time(t: Timestamp) -> String {
+pub(super) fn time(t: Timestamp) -> String {
     format!("{t:.9}")
 }
 
