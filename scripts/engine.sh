@@ -19,6 +19,12 @@
 #   scripts/engine.sh env      print that export line if the service answers (exit 1 if not)
 #   scripts/engine.sh status   what runs, where, and whether the base image exists
 #   scripts/engine.sh stop     stop what `start` started; packages, images and pushed data stay
+#   scripts/engine.sh multiarch  (after start) what two-arch local builds need, where the machine
+#                              allows it: binfmt_misc mounted, qemu-user-static's arm64 handler,
+#                              busybox-static for arm64 (dpkg --add-architecture arm64), and the
+#                              base image for amd64 and arm64 pushed as one manifest list,
+#                              127.0.0.1:5000/okd-mini/busybox:1.36. Exits 1, saying why, where
+#                              the machine cannot (no privilege to mount binfmt_misc, ...).
 #
 # As root (CI) the service is rootful: socket /run/okd-build/podman.sock, registry data under
 # /var/lib/okd-build/registry. As another user it is rootless: socket
@@ -67,7 +73,7 @@ say() { echo "engine: $*" >&2; }
 die() { echo "engine: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: scripts/engine.sh {install|start|stop|status|env}" >&2
+  echo "usage: scripts/engine.sh {install|start|stop|status|env|multiarch}" >&2
   exit 2
 }
 
@@ -511,6 +517,67 @@ cmd_status() {
   return "$ok"
 }
 
+MULTIARCH_BASE="$REGISTRY/okd-mini/busybox:1.36"
+
+cmd_multiarch() {
+  local t0=$SECONDS arch busybox ctx
+  command -v flock >/dev/null 2>&1 || die "flock (util-linux) is not installed"
+  lock
+  service_answers || die "no Podman service answers on $SOCK: run scripts/engine.sh start first"
+  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    "${SUDO[@]}" mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null \
+      || die "binfmt_misc is not mounted and cannot be (needs root and a kernel with binfmt_misc): no cross-arch builds here"
+  fi
+  if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+    say "installing qemu-user-static and binfmt-support (the arm64 handler)"
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q qemu-user-static binfmt-support >"$STATE/multiarch-apt.log" 2>&1 \
+      || { log_tail "$STATE/multiarch-apt.log"; die "apt-get install qemu-user-static binfmt-support failed"; }
+    "${SUDO[@]}" update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  fi
+  grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null \
+    || die "/proc/sys/fs/binfmt_misc/qemu-aarch64 is missing or disabled: arm64 binaries cannot run here"
+  ctx="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$ctx'" EXIT
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    "${SUDO[@]}" dpkg --add-architecture arm64
+  fi
+  if ! (cd "$ctx" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1); then
+    "${SUDO[@]}" apt-get update -q >"$STATE/multiarch-apt.log" 2>&1 \
+      || { log_tail "$STATE/multiarch-apt.log"; die "apt-get update (for arm64 packages) failed"; }
+    (cd "$ctx" && apt-get download -q busybox-static:arm64 >"$STATE/multiarch-apt.log" 2>&1) \
+      || { log_tail "$STATE/multiarch-apt.log"; die "apt-get download busybox-static:arm64 failed"; }
+  fi
+  dpkg-deb -x "$ctx"/busybox-static_*_arm64.deb "$ctx/arm64"
+  busybox="$(dpkg -L busybox-static 2>/dev/null | grep -E '/bin/busybox$' | head -n 1 || true)"
+  [ -x "$busybox" ] || die "busybox-static's /bin/busybox not found: $INSTALL_HINT"
+  for arch in amd64 arm64; do
+    mkdir -p "$ctx/$arch-ctx/etc"
+    if [ "$arch" = amd64 ]; then cp "$busybox" "$ctx/$arch-ctx/busybox"; else cp "$ctx/arm64/bin/busybox" "$ctx/$arch-ctx/busybox"; fi
+    printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$ctx/$arch-ctx/etc/passwd"
+    printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$ctx/$arch-ctx/etc/group"
+    cp "$BASE_DOCKERFILE" "$ctx/$arch-ctx/Dockerfile"
+    # --no-cache: Podman 4.3's layer cache does not key on the platform.
+    podman --url "unix://$SOCK" build --no-cache --pull=never --quiet --platform "linux/$arch" \
+      -t "$MULTIARCH_BASE-$arch" "$ctx/$arch-ctx" >"$STATE/multiarch-$arch.log" 2>&1 \
+      || { log_tail "$STATE/multiarch-$arch.log"; die "building the $arch base image failed"; }
+    podman --url "unix://$SOCK" push --quiet "$MULTIARCH_BASE-$arch" >>"$STATE/multiarch-$arch.log" 2>&1 \
+      || { log_tail "$STATE/multiarch-$arch.log"; die "pushing $MULTIARCH_BASE-$arch failed"; }
+  done
+  podman --url "unix://$SOCK" manifest rm "$MULTIARCH_BASE" >/dev/null 2>&1 || true
+  podman --url "unix://$SOCK" manifest create "$MULTIARCH_BASE" >/dev/null
+  for arch in amd64 arm64; do
+    podman --url "unix://$SOCK" manifest add "$MULTIARCH_BASE" "docker://$MULTIARCH_BASE-$arch" >/dev/null
+  done
+  podman --url "unix://$SOCK" manifest push --all "$MULTIARCH_BASE" "docker://$MULTIARCH_BASE" >"$STATE/multiarch-list.log" 2>&1 \
+    || { log_tail "$STATE/multiarch-list.log"; die "pushing the manifest list $MULTIARCH_BASE failed"; }
+  # Builds pull the list by platform; a local copy would shadow it.
+  podman --url "unix://$SOCK" manifest rm "$MULTIARCH_BASE" >/dev/null 2>&1 || true
+  rm -rf "$ctx"
+  trap - EXIT
+  say "multi-arch ready in $((SECONDS - t0))s: qemu-aarch64 handler, base list $MULTIARCH_BASE (amd64, arm64)"
+}
+
 cmd_stop() {
   lock
   stop_pid "$PODMAN_PID" "system service" "the Podman service"
@@ -529,6 +596,7 @@ case "$1" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  multiarch) cmd_multiarch ;;
   -h | --help | help) usage ;;
   *) usage ;;
 esac

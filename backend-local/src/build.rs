@@ -30,6 +30,12 @@ pub(crate) struct LocalRun {
 }
 
 impl LocalRun {
+    /// Whether the engine runs on this machine (a unix socket, or found on its own), so its
+    /// binfmt handlers are this machine's.
+    fn local_engine(&self) -> bool {
+        self.host.as_deref().is_none_or(|h| h.starts_with("unix://"))
+    }
+
     fn engine(&self) -> Result<&Engine> {
         self.engine.get().ok_or_else(|| Error::new(ErrorKind::Internal, "the engine is not connected"))
     }
@@ -41,7 +47,7 @@ impl ComponentBuilder for LocalRun {
         // Every selected component must be buildable before the first build starts.
         for c in selected {
             context(&run.plan, c)?;
-            crate::arch::check(&c.name, &c.arches)?;
+            crate::arch::check(&c.name, &c.arches, run.push, self.local_engine())?;
         }
         self.engine.get_or_try_init(|| Engine::connect(self.host.as_deref())).await?;
         Ok(())
@@ -54,6 +60,13 @@ impl ComponentBuilder for LocalRun {
         record: &BuildRecord,
     ) -> Result<Option<Built>> {
         let engine = self.engine()?;
+        if crate::arch::multi(&c.arches).is_some() {
+            // A multi-arch build is a manifest list in the registry; reuse it from there.
+            let Some(digest) = &record.digest else { return Ok(None) };
+            return Ok(crate::arch::reuse(&c.image, digest)
+                .await?
+                .map(|digest| Built::new(c.image.clone(), digest).with_ref(record.build_ref.clone())));
+        }
         if engine.image_id(&record.build_ref).await?.is_none() {
             return Ok(None);
         }
@@ -119,7 +132,14 @@ impl ComponentBuilder for LocalRun {
             tag: c.image.clone(),
             build_args: c.build_args.clone(),
             labels: source_labels(&c.source, fingerprint),
-            platform: None,
+            // In a release with multi-arch components, a parent may be a manifest list: naming
+            // the platform makes the engine take this arch's image of it.
+            platform: run
+                .plan
+                .components
+                .iter()
+                .any(|c| crate::arch::multi(&c.arches).is_some())
+                .then(|| format!("linux/{}", crate::arch::native())),
             no_cache: run.force,
         };
         let mut log = |line: &str| {
@@ -127,13 +147,27 @@ impl ComponentBuilder for LocalRun {
             let _ = writeln!(log_file, "{line}");
             run.events.emit(&c.name, EventKind::Log { line: line.to_owned() });
         };
-        let built = engine.build(&request, &mut log).await;
-        let _ = std::fs::remove_dir_all(&temp);
-        let image_id = built.map_err(|e| {
+        let with_log = |e: Error| {
             let log = format!("the full log is {}", log_path.display());
             let help = e.help().map_or(log.clone(), |h| format!("{h}\n{log}"));
             e.with_help(help)
-        })?;
+        };
+        if let Some(arches) = crate::arch::multi(&c.arches) {
+            let built = crate::arch::build(engine, &request, arches, &mut log).await;
+            let _ = std::fs::remove_dir_all(&temp);
+            let built = built.map_err(with_log)?;
+            let (digest, results) = crate::arch::publish(engine, &c.image, &built).await?;
+            // The engine's name for the build is its image IDs; the list's digest is what the
+            // registry knows it by, and what reuse looks for.
+            let ids: Vec<&str> = built.iter().map(|(_, id)| id.as_str()).collect();
+            return Ok(Built::new(c.image.clone(), digest)
+                .with_ref(ids.join(","))
+                .with_arches(results)
+                .with_log(log_path));
+        }
+        let built = engine.build(&request, &mut log).await;
+        let _ = std::fs::remove_dir_all(&temp);
+        let image_id = built.map_err(with_log)?;
         let digest = if run.push { engine.push(&c.image).await? } else { image_id.clone() };
         Ok(Built::new(c.image.clone(), digest).with_ref(image_id).with_log(log_path))
     }

@@ -363,7 +363,13 @@ fn libpod_build(request: BollardRequest) -> BollardRequest {
         }
         let kept: Vec<&str> =
             query.unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("pull=")).collect();
-        let extra = "pullpolicy=never&outputformat=application%2Fvnd.docker.distribution.manifest.v2%2Bjson";
+        // Nothing is pulled, except for a build for a given platform: its base is then a
+        // manifest list in a registry, and the engine must fetch that platform's image when its
+        // local copy of the name is another platform's.
+        let policy = if kept.iter().any(|p| p.starts_with("platform=")) { "missing" } else { "never" };
+        let extra = format!(
+            "pullpolicy={policy}&outputformat=application%2Fvnd.docker.distribution.manifest.v2%2Bjson"
+        );
         let query = if kept.is_empty() { extra.to_owned() } else { format!("{}&{extra}", kept.join("&")) };
         Some(format!("/v4.0.0/libpod/build?{query}"))
     })
