@@ -9,7 +9,7 @@ use okd_core::{
 
 use crate::{
     cli::{ImportCommand, ImportOutput},
-    output::{self, print},
+    output::finish_import,
 };
 
 pub fn run(command: ImportCommand) -> Result<u8> {
@@ -137,40 +137,4 @@ fn notes(go: Option<String>, summary: String) -> String {
 
 fn json(output: ImportOutput, report_json: bool) -> bool {
     output == ImportOutput::Json || report_json
-}
-
-/// Writes an imported manifest (to `out` atomically, else stdout), or with `json` the import
-/// report on stdout (the manifest in it unless `out`), then each warning with file and line and
-/// the summary line on stderr: stdout carries only what a program reads.
-fn finish_import<T: serde::Serialize>(
-    import: &T,
-    manifest: &str,
-    warnings: &[okd_core::Warning],
-    summary: String,
-    json: bool,
-    out: Option<std::path::PathBuf>,
-) -> Result<u8> {
-    let mut report = String::new();
-    for w in warnings {
-        report.push_str(&format!("warning: {w}\n"));
-    }
-    report.push_str(&summary);
-    report.push('\n');
-    if let Some(path) = &out {
-        output::write_atomically(path, manifest)?;
-    }
-    if json {
-        let mut value = serde_json::to_value(import).map_err(|e| {
-            okd_core::Error::new(okd_core::ErrorKind::Internal, "cannot encode the import report")
-                .with_source(e)
-        })?;
-        if out.is_none() {
-            value["manifest"] = serde_json::Value::String(manifest.to_owned());
-        }
-        print(&output::to_json(&value)?)?;
-    } else if out.is_none() {
-        print(manifest)?;
-    }
-    eprint!("{report}");
-    Ok(0)
 }
