@@ -366,7 +366,11 @@ fn libpod_build(request: BollardRequest) -> BollardRequest {
         // Nothing is pulled, except for a build for a given platform: its base is then a
         // manifest list in a registry, and the engine must fetch that platform's image when its
         // local copy of the name is another platform's.
-        let policy = if kept.iter().any(|p| p.starts_with("platform=")) { "missing" } else { "never" };
+        let policy = if kept.iter().any(|p| p.strip_prefix("platform=").is_some_and(|v| !v.is_empty())) {
+            "missing"
+        } else {
+            "never"
+        };
         let extra = format!(
             "pullpolicy={policy}&outputformat=application%2Fvnd.docker.distribution.manifest.v2%2Bjson"
         );
